@@ -1,0 +1,2 @@
+#include "config.h"
+/* placeholder until its owner lands it */
