@@ -55,7 +55,7 @@ av1d_config_find_file(void);
 gboolean
 av1d_config_set_roots(Av1dConfig *self, const gchar *const *roots, GError **error);
 gboolean
-av1d_config_validate_roots(const Av1dConfig *self, GError **error);
+av1d_config_validate_roots(Av1dConfig *self, GError **error);
 gchar *
 av1d_config_to_string(const Av1dConfig *self);
 void
