@@ -1,0 +1,91 @@
+/*
+ * Which streams go into the output and the exact command that makes it
+ * (SPEC 6). Pure: built from the probe, the decision and the config, so
+ * that tests assert the whole argv.
+ *
+ * The output is always Matroska next to the source. Video is the decision's
+ * stream; audio and subtitles are kept unless their language is excluded
+ * (never all audio); attachments (fonts), chapters and global metadata are
+ * kept; mov_text (and other text subtitles Matroska cannot carry) become
+ * SRT; data streams are dropped. Every kept stream is mapped by its index
+ * among streams of its type ("0:a:1"), never by a language specifier, so
+ * what runs is exactly what was planned.
+ *
+ * The argv is a GStrv for g_subprocess_newv(); av1d_argv_to_display() quotes
+ * it for people and is never run.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "av1d-classify.h"
+#include "av1d-config.h"
+#include "av1d-probe.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	Av1dStreamType type;
+	gint input_index; /* absolute stream index in the source */
+	gint type_index;  /* among the source's streams of this type: "-map 0:a:<n>" */
+	gchar *codec_name;
+	gchar *language; /* NULL when untagged */
+	gboolean to_srt; /* mov_text & co, converted because Matroska cannot carry them */
+} Av1dPlanTrack;
+
+typedef struct {
+	gchar *source_path;
+	gchar *output_path; /* <dir>/<stem>.mkv */
+	gchar *temp_path;   /* <dir>/.<stem>.av1d-tmp.mkv */
+	gchar *backup_path; /* <dir>/<stem>.orig.<ext> */
+	Av1dPlanTrack *video;
+	GPtrArray *audio;     /* Av1dPlanTrack*, kept, in source order */
+	GPtrArray *subtitles; /* Av1dPlanTrack*, kept, in source order */
+	guint n_attachments;
+	guint n_chapters;
+	GPtrArray *notes; /* gchar*, what was dropped or kept against the rules, and why */
+} Av1dPlan;
+
+typedef struct {
+	Av1dEncoderKind kind; /* DOCKER_QSV, QSV or SOFTWARE; AUTO is resolved by the caller */
+	guint64 job_id;
+	const gchar *render_node; /* e.g. "/dev/dri/renderD128"; the QSV kinds */
+	guint render_gid;	  /* the render node's group, for docker --group-add */
+	guint uid;		  /* docker --user */
+	guint gid;
+	const gchar *docker_bin;
+	const gchar *docker_image;
+	const gchar *ffmpeg_bin;
+	gboolean use_libaom; /* software: libaom-av1 because SVT-AV1 is not available */
+} Av1dBackendParams;
+
+Av1dPlan *
+av1d_plan_new(const Av1dMediaInfo *info,
+	      const Av1dDecision *decision,
+	      const gchar *source_path,
+	      const Av1dConfig *config,
+	      GError **error);
+void
+av1d_plan_free(Av1dPlan *self);
+
+GStrv
+av1d_plan_build_argv(const Av1dPlan *plan,
+		     const Av1dDecision *decision,
+		     const Av1dBackendParams *params,
+		     GError **error);
+
+/* the argv with shell quoting, for explain and logs only */
+gchar *
+av1d_argv_to_display(const gchar *const *argv);
+
+/* "rus", "ru", "RU", "Russian" -> "rus"; NULL for languages not in the table */
+const gchar *
+av1d_language_canonical(const gchar *tag);
+/* same language: by identity for known languages, else case-insensitively;
+ * a region ("pt-BR") is ignored */
+gboolean
+av1d_language_matches(const gchar *a, const gchar *b);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Av1dPlan, av1d_plan_free)
+
+G_END_DECLS
