@@ -1,0 +1,180 @@
+#define G_LOG_DOMAIN "av1d-sidecar"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "av1d-job-store.h"
+#include "av1d-sidecar.h"
+
+/* "Movie.Name.mp4" -> stem "Movie.Name", ext "mp4"; a name without a dot
+ * (or only a leading one) has no extension */
+static void
+av1d_sidecar_split(const gchar *source_path, gchar **dir, gchar **stem, gchar **ext)
+{
+	g_autofree gchar *base = g_path_get_basename(source_path);
+	const gchar *dot = strrchr(base, '.');
+
+	*dir = g_path_get_dirname(source_path);
+	if (dot == NULL || dot == base) {
+		*stem = g_strdup(base);
+		*ext = g_strdup("");
+		return;
+	}
+	*stem = g_strndup(base, (gsize)(dot - base));
+	*ext = g_strdup(dot + 1);
+}
+
+gchar *
+av1d_sidecar_temp_path(const gchar *source_path)
+{
+	g_autofree gchar *dir = NULL, *stem = NULL, *ext = NULL;
+	g_autofree gchar *name = NULL;
+
+	av1d_sidecar_split(source_path, &dir, &stem, &ext);
+	name = g_strconcat(".", stem, AV1D_TEMP_INFIX, ".mkv", NULL);
+	return g_build_filename(dir, name, NULL);
+}
+
+gchar *
+av1d_sidecar_output_path(const gchar *source_path)
+{
+	g_autofree gchar *dir = NULL, *stem = NULL, *ext = NULL;
+	g_autofree gchar *name = NULL;
+
+	av1d_sidecar_split(source_path, &dir, &stem, &ext);
+	name = g_strconcat(stem, ".mkv", NULL);
+	return g_build_filename(dir, name, NULL);
+}
+
+gchar *
+av1d_sidecar_backup_path(const gchar *source_path)
+{
+	g_autofree gchar *dir = NULL, *stem = NULL, *ext = NULL;
+	g_autofree gchar *name = NULL;
+
+	av1d_sidecar_split(source_path, &dir, &stem, &ext);
+	name = g_strconcat(stem, AV1D_BACKUP_INFIX, ext, NULL);
+	return g_build_filename(dir, name, NULL);
+}
+
+gchar *
+av1d_sidecar_why_path(const gchar *source_path)
+{
+	return g_strconcat(source_path, AV1D_WHY_SUFFIX, NULL);
+}
+
+gchar *
+av1d_sidecar_skip_path(const gchar *source_path)
+{
+	return g_strconcat(source_path, AV1D_SKIP_SUFFIX, NULL);
+}
+
+gboolean
+av1d_sidecar_is_own_file(const gchar *basename)
+{
+	return g_str_has_suffix(basename, AV1D_SKIP_SUFFIX) ||
+	       g_str_has_suffix(basename, AV1D_WHY_SUFFIX) ||
+	       strstr(basename, AV1D_TEMP_INFIX) != NULL ||
+	       strstr(basename, AV1D_BACKUP_INFIX) != NULL;
+}
+
+gboolean
+av1d_sidecar_is_skipped(const gchar *source_path, const gchar *root)
+{
+	g_autofree gchar *marker = av1d_sidecar_skip_path(source_path);
+	g_autofree gchar *dir = g_path_get_dirname(source_path);
+
+	if (g_file_test(marker, G_FILE_TEST_EXISTS))
+		return TRUE;
+	while (TRUE) {
+		g_autofree gchar *dir_marker = g_build_filename(dir, AV1D_DIR_SKIP_MARKER, NULL);
+		g_autofree gchar *parent = NULL;
+
+		if (g_file_test(dir_marker, G_FILE_TEST_EXISTS))
+			return TRUE;
+		if (root == NULL || g_strcmp0(dir, root) == 0 || !g_str_has_prefix(dir, root))
+			return FALSE;
+		parent = g_path_get_dirname(dir);
+		if (g_strcmp0(parent, dir) == 0)
+			return FALSE;
+		g_free(dir);
+		dir = g_steal_pointer(&parent);
+	}
+}
+
+/* @path is the file to skip, or a directory (then <dir>/.av1skip) */
+gboolean
+av1d_sidecar_write_skip(const gchar *path, const gchar *why, GError **error)
+{
+	g_autofree gchar *marker = NULL;
+	g_autofree gchar *text = g_strdup_printf("%s\n", why != NULL ? why : "skipped by the user");
+
+	if (g_file_test(path, G_FILE_TEST_IS_DIR))
+		marker = g_build_filename(path, AV1D_DIR_SKIP_MARKER, NULL);
+	else
+		marker = av1d_sidecar_skip_path(path);
+	return av1d_file_write_atomic(marker, text, strlen(text), 0644, error);
+}
+
+gboolean
+av1d_sidecar_write_why(const gchar *source_path, const gchar *text, GError **error)
+{
+	g_autofree gchar *why = av1d_sidecar_why_path(source_path);
+
+	return av1d_file_write_atomic(why, text, strlen(text), 0644, error);
+}
+
+gchar *
+av1d_format_bytes(guint64 bytes)
+{
+	static const gchar *const units[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+	gdouble value = (gdouble)bytes;
+	guint unit = 0;
+
+	if (bytes < 1000)
+		return g_strdup_printf("%" G_GUINT64_FORMAT " B", bytes);
+	while (value >= 1000.0 && unit + 1 < G_N_ELEMENTS(units)) {
+		value /= 1000.0;
+		unit++;
+	}
+	return g_strdup_printf("%.2f %s", value, units[unit]);
+}
+
+gchar *
+av1d_sidecar_format_why(const Av1dJob *job, gboolean has_skip_marker)
+{
+	GString *out = g_string_new(NULL);
+	g_autofree gchar *display = g_filename_display_name(job->source_path);
+	g_autofree gchar *orig = av1d_format_bytes(job->original_bytes);
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autofree gchar *when = g_date_time_format_iso8601(now);
+	g_autofree gchar *marker = NULL;
+
+	g_string_append_printf(out, "av1d %s this file.\n\n", job->status == AV1D_JOB_STATUS_FAILED
+								   ? "could not convert"
+								   : "skipped");
+	g_string_append_printf(out, "File:     %s\n", display);
+	g_string_append_printf(out, "Decided:  %s (job %" G_GUINT64_FORMAT ")\n", when, job->id);
+	g_string_append_printf(out, "Status:   %s\n", av1d_job_status_to_string(job->status));
+	g_string_append_printf(out, "Reason:   %s\n", job->reason != NULL ? job->reason : "-");
+	g_string_append_printf(out, "Size:     %s\n", orig);
+	if (job->video_codec != NULL)
+		g_string_append_printf(out, "Video:    %s %ux%u, %u-bit%s\n", job->video_codec,
+				       job->video_width, job->video_height, job->source_bit_depth,
+				       job->is_hdr ? ", HDR" : "");
+	if (job->av1_quality > 0)
+		g_string_append_printf(out, "Quality:  %d (%s)\n", job->av1_quality,
+				       job->encoder != NULL ? job->encoder : "-");
+	g_string_append(out, "\nThe original file was not changed.\n\nTo try again:\n");
+	if (has_skip_marker) {
+		g_autofree gchar *marker_path = g_strconcat(display, AV1D_SKIP_SUFFIX, NULL);
+		marker = g_shell_quote(marker_path);
+		g_string_append_printf(out, "  rm %s\n", marker);
+	}
+	g_string_append_printf(out,
+			       "  busctl --user call org.av1d /org/av1d org.av1d.Manager1 Retry t "
+			       "%" G_GUINT64_FORMAT "\n",
+			       job->id);
+	return g_string_free(out, FALSE);
+}
