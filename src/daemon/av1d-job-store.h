@@ -19,17 +19,22 @@ G_DECLARE_FINAL_TYPE(Av1dJobStore, av1d_job_store, AV1D, JOB_STORE, GObject)
 Av1dJobStore *
 av1d_job_store_new(const gchar *directory, GError **error);
 /* reads every <id>.json; corrupt files are renamed to <id>.json.corrupt with
- * a warning and the rest are loaded; leftover temp files are removed */
+ * a warning and the rest are loaded; leftover temp files are removed. A file
+ * that cannot be read at all (EIO, EACCES) fails the load instead: it may be
+ * fine once the fault is fixed. Replaces whatever the store held before. */
 gboolean
 av1d_job_store_load(Av1dJobStore *self, GError **error);
 const gchar *
 av1d_job_store_get_directory(Av1dJobStore *self);
 
 /* allocates a new id (persisted before it is returned), adds the job and
- * writes it */
+ * writes it; (transfer none) like the lookups; AV1D_ERROR_BAD_STATE before
+ * a load */
 Av1dJob *
 av1d_job_store_create_job(Av1dJobStore *self, const gchar *source_path, GError **error);
-/* durable write of one job; call after every change that must survive a crash */
+/* durable write of one job; call after every change that must survive a
+ * crash. @job must be the store's own instance; the path and identity
+ * indexes follow whatever the job holds now. */
 gboolean
 av1d_job_store_save(Av1dJobStore *self, Av1dJob *job, GError **error);
 gboolean
@@ -38,12 +43,14 @@ av1d_job_store_remove(Av1dJobStore *self, guint64 id, GError **error);
 void
 av1d_job_store_set_source_path(Av1dJobStore *self, Av1dJob *job, const gchar *source_path);
 
+/* lookups return the store's instance (transfer none) */
 Av1dJob *
 av1d_job_store_lookup(Av1dJobStore *self, guint64 id);
 /* the newest job for that source path, or NULL */
 Av1dJob *
 av1d_job_store_lookup_by_path(Av1dJobStore *self, const gchar *source_path);
-/* the newest job whose recorded identity equals @identity, or NULL */
+/* the newest job whose recorded identity equals @identity, or NULL; an all
+ * zero identity (never recorded) matches nothing */
 Av1dJob *
 av1d_job_store_lookup_by_identity(Av1dJobStore *self, const Av1dFileIdentity *identity);
 /* all jobs ordered by id; (element-type Av1dJob) (transfer container) */
@@ -51,11 +58,15 @@ GPtrArray *
 av1d_job_store_get_jobs(Av1dJobStore *self);
 guint
 av1d_job_store_get_size(Av1dJobStore *self);
+/* files quarantined by the last load */
 guint
 av1d_job_store_get_corrupt_count(Av1dJobStore *self);
 
 /* write @data to @path durably: temp in the same directory, fsync, rename,
- * fsync of the directory; shared with the sidecar writers */
+ * fsync of the directory; shared with the sidecar writers. The file gets
+ * exactly @mode. Errors carry the errno meaning (ENOSPC is
+ * AV1D_ERROR_NO_SPACE) and name @path; the temp file never outlives a
+ * failure, except when the process dies (then the next load removes it). */
 gboolean
 av1d_file_write_atomic(const gchar *path, const gchar *data, gsize length, guint mode, GError **error);
 
