@@ -1,0 +1,260 @@
+#define G_LOG_DOMAIN "av1d-commands"
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <gio/gio.h>
+#include <stdlib.h>
+
+#include "av1d-candidate.h"
+#include "av1d-commands.h"
+#include "av1d-encoder.h"
+#include "av1d-error.h"
+#include "av1d-explain.h"
+#include "av1d-job-store.h"
+#include "av1d-manager.h"
+#include "av1d-sidecar.h"
+
+/* the machine as probed, the backend chosen from it and why */
+typedef struct {
+	Av1dEncoderProbe *probe;
+	Av1dEncoderKind kind;
+	gchar *reason;
+	Av1dBackendParams params; /* strings borrowed from probe and config */
+} Av1dBackendChoice;
+
+static void
+av1d_backend_choice_clear(Av1dBackendChoice *choice)
+{
+	g_clear_pointer(&choice->probe, av1d_encoder_probe_free);
+	g_clear_pointer(&choice->reason, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Av1dBackendChoice, av1d_backend_choice_clear)
+
+static gboolean
+av1d_backend_choose(const Av1dConfig *config, Av1dBackendChoice *choice, GError **error)
+{
+	const Av1dEncoderProbe *probe;
+
+	choice->probe = av1d_encoder_probe_machine(config, NULL, error);
+	if (choice->probe == NULL)
+		return FALSE;
+	if (!av1d_encoder_choose(config, choice->probe, &choice->kind, &choice->reason, error))
+		return FALSE;
+	probe = choice->probe;
+	choice->params = (Av1dBackendParams){
+	    .kind = choice->kind,
+	    .render_node = probe->render_node != NULL ? probe->render_node->path : NULL,
+	    .render_gid = probe->render_node != NULL ? probe->render_node->gid : 0,
+	    .uid = probe->uid,
+	    .gid = probe->gid,
+	    .docker_bin = config->docker_bin,
+	    .docker_image = config->docker_image,
+	    .ffmpeg_bin = config->ffmpeg_bin,
+	    .use_libaom = g_strcmp0(av1d_encoder_probe_software_codec(probe), "libsvtav1") != 0,
+	};
+	return TRUE;
+}
+
+static gboolean
+av1d_command_quit_cb(gpointer user_data)
+{
+	GMainLoop *loop = user_data;
+
+	g_message("stopping on signal");
+	g_main_loop_quit(loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+av1d_command_idle_cb(Av1dManager *manager, gpointer user_data)
+{
+	g_main_loop_quit(user_data);
+}
+
+static void
+av1d_command_report_job(Av1dJob *job)
+{
+	g_autofree gchar *display = g_filename_display_name(job->source_path);
+	g_autofree gchar *reason = g_strdup(job->reason != NULL ? job->reason : "");
+
+	/* one line per job, so that scripts can read it */
+	g_strdelimit(reason, "\t\n\r", ' ');
+	g_print("%" G_GUINT64_FORMAT "\t%s\t%s\t%s\n", job->id, av1d_job_status_to_string(job->status),
+		display, reason);
+}
+
+static void
+av1d_command_enqueue_candidates(const Av1dConfig *config, Av1dManager *manager, GError **error)
+{
+	g_autoptr(GPtrArray) candidates = av1d_candidate_list(config, error);
+
+	if (candidates == NULL)
+		return;
+	for (guint i = 0; i < candidates->len; i++) {
+		const gchar *path = g_ptr_array_index(candidates, i);
+		g_autoptr(GError) error_local = NULL;
+
+		if (av1d_manager_enqueue(manager, path, &error_local) == NULL)
+			g_debug("not queueing %s: %s", path, error_local->message);
+	}
+}
+
+/* --dry-run: the plan for every candidate, nothing written */
+static int
+av1d_command_dry_run(const Av1dConfig *config, const Av1dBackendChoice *choice, GError **error)
+{
+	g_autoptr(GPtrArray) candidates = av1d_candidate_list(config, error);
+	int status = 0;
+
+	if (candidates == NULL)
+		return 1;
+	g_print("Encoder: %s (%s)\n\n", av1d_encoder_kind_to_string(choice->kind), choice->reason);
+	for (guint i = 0; i < candidates->len; i++) {
+		const gchar *path = g_ptr_array_index(candidates, i);
+		g_autoptr(GError) error_local = NULL;
+		g_autofree gchar *text =
+		    av1d_explain_file_sync(config, &choice->params, path, &error_local);
+
+		if (text == NULL) {
+			g_autofree gchar *display = g_filename_display_name(path);
+			g_print("File: %s\nError: %s\n\n", display, error_local->message);
+			status = 1;
+			continue;
+		}
+		g_print("%s\n", text);
+	}
+	if (candidates->len == 0)
+		g_print("No candidates under the library roots.\n");
+	return status;
+}
+
+static void
+av1d_command_job_finished_cb(Av1dManager *manager, Av1dJob *job, gpointer user_data)
+{
+	av1d_command_report_job(job);
+}
+
+int
+av1d_command_run(const Av1dConfig *config, Av1dCommandFlags flags, GError **error)
+{
+	g_auto(Av1dBackendChoice) choice = {NULL};
+	g_autoptr(Av1dJobStore) store = NULL;
+	g_autoptr(Av1dManager) manager = NULL;
+	g_autoptr(GMainLoop) loop = NULL;
+	gboolean once = (flags & AV1D_COMMAND_FLAG_ONCE) != 0;
+	guint sigterm_id, sigint_id;
+
+	if (!av1d_backend_choose(config, &choice, error))
+		return 1;
+	if (flags & AV1D_COMMAND_FLAG_DRY_RUN)
+		return av1d_command_dry_run(config, &choice, error);
+	store = av1d_job_store_new(config->job_state_dir, error);
+	if (store == NULL || !av1d_job_store_load(store, error))
+		return 1;
+	g_message("encoder: %s", choice.reason);
+
+	loop = g_main_loop_new(NULL, FALSE);
+	manager = av1d_manager_new(config, store, &choice.params);
+	if (once) {
+		g_signal_connect(manager, "job-finished", G_CALLBACK(av1d_command_job_finished_cb),
+				 NULL);
+		g_signal_connect(manager, "idle", G_CALLBACK(av1d_command_idle_cb), loop);
+	}
+	sigterm_id = g_unix_signal_add(SIGTERM, av1d_command_quit_cb, loop);
+	sigint_id = g_unix_signal_add(SIGINT, av1d_command_quit_cb, loop);
+
+	av1d_manager_requeue_unfinished(manager);
+	av1d_command_enqueue_candidates(config, manager, error);
+	if (error != NULL && *error != NULL)
+		return 1;
+	g_message("av1d %s started, %u jobs known, %u queued", PACKAGE_VERSION,
+		  av1d_job_store_get_size(store), av1d_manager_get_pending_count(manager) +
+						      av1d_manager_get_running_count(manager));
+	g_main_loop_run(loop);
+
+	/* stop running encodes and wait until their temps are gone */
+	av1d_manager_cancel_all(manager);
+	while (!av1d_manager_is_idle(manager))
+		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(sigterm_id);
+	g_source_remove(sigint_id);
+	return 0;
+}
+
+int
+av1d_command_check(const Av1dConfig *config, GError **error)
+{
+	g_auto(Av1dBackendChoice) choice = {NULL};
+	g_autoptr(GError) choose_error = NULL;
+	g_autofree gchar *report = NULL;
+	g_autofree gchar *config_text = av1d_config_to_string(config);
+
+	choice.probe = av1d_encoder_probe_machine(config, NULL, error);
+	if (choice.probe == NULL)
+		return 1;
+	report = av1d_encoder_probe_to_string(choice.probe);
+	if (av1d_encoder_choose(config, choice.probe, &choice.kind, &choice.reason, &choose_error))
+		g_print("Encoder: %s\n  why: %s\n\n", av1d_encoder_kind_to_string(choice.kind),
+			choice.reason);
+	else
+		g_print("Encoder: none usable\n  why: %s\n\n", choose_error->message);
+	g_print("%s\n", report);
+	g_print("Config in effect:\n%s", config_text);
+	if (choose_error != NULL) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&choose_error),
+					   "av1d cannot encode on this machine: ");
+		return 1;
+	}
+	return 0;
+}
+
+int
+av1d_command_explain(const Av1dConfig *config, const gchar *path, GError **error)
+{
+	g_auto(Av1dBackendChoice) choice = {NULL};
+	g_autofree gchar *canonical = realpath(path, NULL);
+	g_autofree gchar *text = NULL;
+	struct stat st;
+
+	if (canonical == NULL) {
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_NOT_FOUND, "%s: %s", path,
+			    g_strerror(errno));
+		return 1;
+	}
+	if (!av1d_backend_choose(config, &choice, error))
+		return 1;
+	text = av1d_explain_file_sync(config, &choice.params, canonical, error);
+	if (text == NULL)
+		return 1;
+	g_print("%s", text);
+	if (lstat(canonical, &st) == 0) {
+		const gchar *root = av1d_candidate_find_root(config, canonical);
+		Av1dCandidateVerdict verdict = av1d_candidate_check(config, root, canonical, &st);
+		g_print("Candidate: %s%s\n", av1d_candidate_verdict_to_string(verdict),
+			root == NULL && config->library_roots[0] != NULL
+			    ? " (not under a library root)"
+			    : "");
+	}
+	g_print("Encoder: %s (%s)\n", av1d_encoder_kind_to_string(choice.kind), choice.reason);
+	return 0;
+}
+
+int
+av1d_command_skip(const Av1dConfig *config, const gchar *path, GError **error)
+{
+	g_autofree gchar *canonical = realpath(path, NULL);
+
+	if (canonical == NULL) {
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_NOT_FOUND, "%s: %s", path,
+			    g_strerror(errno));
+		return 1;
+	}
+	if (!av1d_sidecar_write_skip(canonical, "skipped with `av1d skip`", error))
+		return 1;
+	g_print("av1d will not touch %s%s\n", canonical,
+		g_file_test(canonical, G_FILE_TEST_IS_DIR) ? " or anything below it" : "");
+	return 0;
+}

@@ -1,0 +1,142 @@
+#define G_LOG_DOMAIN "av1d-explain"
+
+#include "config.h"
+
+#include "av1d-explain.h"
+
+static void
+av1d_explain_append_stream(GString *out, const Av1dStreamInfo *stream)
+{
+	g_string_append_printf(out, "  #%d %-10s %s", stream->index,
+			       av1d_stream_type_to_string(stream->type),
+			       stream->codec_name != NULL ? stream->codec_name : "?");
+	if (stream->type == AV1D_STREAM_TYPE_VIDEO) {
+		g_string_append_printf(out, " %dx%d %s %u-bit", stream->width, stream->height,
+				       stream->pix_fmt != NULL ? stream->pix_fmt : "?",
+				       stream->bit_depth);
+		if (stream->is_attached_pic)
+			g_string_append(out, " (attached picture)");
+	}
+	if (stream->language != NULL)
+		g_string_append_printf(out, " [%s]", stream->language);
+	if (stream->title != NULL)
+		g_string_append_printf(out, " \"%s\"", stream->title);
+	if (stream->bit_rate > 0)
+		g_string_append_printf(out, " %.0f kb/s", (gdouble)stream->bit_rate / 1000.0);
+	g_string_append_c(out, '\n');
+}
+
+static void
+av1d_explain_append_probe(GString *out, const Av1dMediaInfo *info)
+{
+	g_string_append_printf(out, "Probe: %s, ", info->format_name != NULL ? info->format_name : "?");
+	if (info->duration_us >= 0)
+		g_string_append_printf(out, "%.3f s", (gdouble)info->duration_us / G_USEC_PER_SEC);
+	else
+		g_string_append(out, "unknown duration");
+	g_string_append_printf(out, ", %u streams, %u chapters, %u attachments\n",
+			       info->streams->len, info->n_chapters, info->n_attachments);
+	for (guint i = 0; i < info->streams->len; i++)
+		av1d_explain_append_stream(out, g_ptr_array_index(info->streams, i));
+}
+
+static void
+av1d_explain_append_lines(GString *out, const gchar *title, GPtrArray *lines)
+{
+	if (lines == NULL || lines->len == 0)
+		return;
+	g_string_append_printf(out, "%s:\n", title);
+	for (guint i = 0; i < lines->len; i++)
+		g_string_append_printf(out, "  - %s\n", (const gchar *)g_ptr_array_index(lines, i));
+}
+
+static void
+av1d_explain_append_track(GString *out, const Av1dPlanTrack *track, const gchar *what)
+{
+	g_string_append_printf(out, "  %-9s 0:%c:%d (#%d) %s%s%s%s\n", what,
+			       track->type == AV1D_STREAM_TYPE_VIDEO   ? 'v'
+			       : track->type == AV1D_STREAM_TYPE_AUDIO ? 'a'
+								       : 's',
+			       track->type_index, track->input_index,
+			       track->codec_name != NULL ? track->codec_name : "?",
+			       track->language != NULL ? " [" : "",
+			       track->language != NULL ? track->language : "",
+			       track->language != NULL ? "]" : "");
+}
+
+static void
+av1d_explain_append_plan(GString *out, const Av1dPlan *plan)
+{
+	g_autofree gchar *output = g_filename_display_name(plan->output_path);
+	g_autofree gchar *backup = g_filename_display_name(plan->backup_path);
+	g_autofree gchar *temp = g_filename_display_name(plan->temp_path);
+
+	g_string_append(out, "Track plan:\n");
+	av1d_explain_append_track(out, plan->video, "video");
+	for (guint i = 0; i < plan->audio->len; i++)
+		av1d_explain_append_track(out, g_ptr_array_index(plan->audio, i), "audio");
+	for (guint i = 0; i < plan->subtitles->len; i++)
+		av1d_explain_append_track(out, g_ptr_array_index(plan->subtitles, i), "subtitle");
+	g_string_append_printf(out, "  %u attachments, %u chapters, global metadata kept\n",
+			       plan->n_attachments, plan->n_chapters);
+	av1d_explain_append_lines(out, "Plan notes", plan->notes);
+	g_string_append_printf(out, "Output: %s\n  temp while encoding: %s\n  original kept as: %s\n",
+			       output, temp, backup);
+}
+
+gchar *
+av1d_explain_format(const gchar *path,
+		    const Av1dMediaInfo *info,
+		    const Av1dDecision *decision,
+		    const Av1dPlan *plan,
+		    const gchar *const *argv,
+		    const Av1dBackendParams *backend)
+{
+	GString *out = g_string_new(NULL);
+	g_autofree gchar *display = g_filename_display_name(path);
+
+	g_string_append_printf(out, "File: %s\n", display);
+	if (info->size >= 0)
+		g_string_append_printf(out, "Size: %" G_GINT64_FORMAT " bytes\n", info->size);
+	av1d_explain_append_probe(out, info);
+	g_string_append_printf(out, "Decision: %s\n", decision->summary);
+	av1d_explain_append_lines(out, "Reasons", decision->reasons);
+	g_string_append_printf(out, "Source kind: %s (web score %.2f)\n",
+			       av1d_source_kind_to_string(decision->source_kind),
+			       decision->web_score);
+	av1d_explain_append_lines(out, "Web score", decision->web_reasons);
+	if (plan != NULL)
+		av1d_explain_append_plan(out, plan);
+	if (argv != NULL) {
+		g_autofree gchar *command = av1d_argv_to_display(argv);
+		g_string_append_printf(out, "Command (%s):\n  %s\n",
+				       av1d_encoder_kind_to_string(backend->kind), command);
+	}
+	return g_string_free(out, FALSE);
+}
+
+gchar *
+av1d_explain_file_sync(const Av1dConfig *config,
+		       const Av1dBackendParams *backend,
+		       const gchar *path,
+		       GError **error)
+{
+	g_autoptr(Av1dMediaInfo) info = NULL;
+	g_autoptr(Av1dDecision) decision = NULL;
+	g_autoptr(Av1dPlan) plan = NULL;
+	g_auto(GStrv) argv = NULL;
+
+	info = av1d_probe_file_sync(config->ffprobe_bin, path, NULL, error);
+	if (info == NULL)
+		return NULL;
+	decision = av1d_classify(info, path, config);
+	if (decision->action == AV1D_ACTION_ENCODE) {
+		plan = av1d_plan_new(info, decision, path, config, error);
+		if (plan == NULL)
+			return NULL;
+		argv = av1d_plan_build_argv(plan, decision, backend, error);
+		if (argv == NULL)
+			return NULL;
+	}
+	return av1d_explain_format(path, info, decision, plan, (const gchar *const *)argv, backend);
+}

@@ -1,0 +1,413 @@
+#define G_LOG_DOMAIN "av1d-manager"
+
+#include "config.h"
+
+#include "av1d-error.h"
+#include "av1d-log.h"
+#include "av1d-swap.h"
+#include "av1d-manager.h"
+#include "av1d-pipeline.h"
+
+struct _Av1dManager {
+	GObject parent_instance;
+	const Av1dConfig *config;
+	Av1dJobStore *store;
+	Av1dBackendParams backend;
+	gchar *render_node; /* owned copies of backend's strings */
+	gchar *docker_bin;
+	gchar *docker_image;
+	gchar *ffmpeg_bin;
+	GQueue pending;		/* Av1dJob*, ref'd, in order */
+	GHashTable *running;	/* id (guint64*) -> GCancellable* */
+	gboolean paused;
+	gboolean stopping; /* cancel_all() was called: interrupted jobs stay queued */
+	guint idle_id;
+};
+
+G_DEFINE_TYPE(Av1dManager, av1d_manager, G_TYPE_OBJECT)
+
+enum { SIGNAL_JOB_CHANGED, SIGNAL_JOB_FINISHED, SIGNAL_IDLE, SIGNAL_LAST };
+static guint signals[SIGNAL_LAST] = {0};
+
+static void
+av1d_manager_pump(Av1dManager *self);
+
+static void
+av1d_manager_job_changed_cb(Av1dJob *job, gpointer user_data)
+{
+	Av1dManager *self = AV1D_MANAGER(user_data);
+
+	g_signal_emit(self, signals[SIGNAL_JOB_CHANGED], 0, job);
+}
+
+static gboolean
+av1d_manager_emit_idle_cb(gpointer user_data)
+{
+	Av1dManager *self = AV1D_MANAGER(user_data);
+
+	self->idle_id = 0;
+	if (av1d_manager_is_idle(self))
+		g_signal_emit(self, signals[SIGNAL_IDLE], 0);
+	return G_SOURCE_REMOVE;
+}
+
+/* idle is announced from the main loop, never from inside a call that
+ * queued or finished a job */
+static void
+av1d_manager_schedule_idle_check(Av1dManager *self)
+{
+	if (self->idle_id == 0)
+		self->idle_id = g_idle_add_full(G_PRIORITY_LOW, av1d_manager_emit_idle_cb,
+						g_object_ref(self), g_object_unref);
+}
+
+/* a job stopped by the daemon's own shutdown runs again on the next start */
+static void
+av1d_manager_mark_interrupted(Av1dManager *self, Av1dJob *job)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!av1d_job_set_status(job, AV1D_JOB_STATUS_PENDING, &error)) {
+		g_warning("job %" G_GUINT64_FORMAT ": %s", job->id, error->message);
+		return;
+	}
+	job->stage = AV1D_JOB_STAGE_QUEUED;
+	av1d_job_set_reason(job, "interrupted by a daemon stop; queued again");
+	if (!av1d_job_store_save(self->store, job, &error))
+		g_warning("job %" G_GUINT64_FORMAT ": %s", job->id, error->message);
+}
+
+typedef struct {
+	Av1dManager *manager;
+	Av1dJob *job;
+} Av1dManagerRun;
+
+static void
+av1d_manager_pipeline_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	Av1dManagerRun *run = user_data;
+	Av1dManager *self = run->manager;
+	g_autoptr(GError) error = NULL;
+
+	if (!av1d_pipeline_run_finish(result, &error)) {
+		g_info("job %" G_GUINT64_FORMAT ": %s", run->job->id, error->message);
+		if (self->stopping)
+			av1d_manager_mark_interrupted(self, run->job);
+	}
+	g_hash_table_remove(self->running, &run->job->id);
+	g_signal_emit(self, signals[SIGNAL_JOB_FINISHED], 0, run->job);
+	av1d_job_unref(run->job);
+	g_free(run);
+	av1d_manager_pump(self);
+	av1d_manager_schedule_idle_check(self);
+	g_object_unref(self);
+}
+
+static void
+av1d_manager_start_job(Av1dManager *self, Av1dJob *job)
+{
+	Av1dPipelineContext context = {
+	    .config = self->config,
+	    .store = self->store,
+	    .backend = self->backend,
+	};
+	GCancellable *cancellable = g_cancellable_new();
+	Av1dManagerRun *run = g_new0(Av1dManagerRun, 1);
+
+	run->manager = g_object_ref(self);
+	run->job = job; /* takes the queue's ref */
+	g_hash_table_insert(self->running, g_memdup2(&job->id, sizeof(job->id)), cancellable);
+	av1d_pipeline_run_async(&context, job, cancellable, av1d_manager_job_changed_cb, self,
+				av1d_manager_pipeline_cb, run);
+}
+
+static void
+av1d_manager_pump(Av1dManager *self)
+{
+	while (!self->paused && !g_queue_is_empty(&self->pending) &&
+	       g_hash_table_size(self->running) < self->config->max_concurrent_jobs)
+		av1d_manager_start_job(self, g_queue_pop_head(&self->pending));
+}
+
+static gboolean
+av1d_manager_is_queued(Av1dManager *self, guint64 id)
+{
+	for (GList *l = self->pending.head; l != NULL; l = l->next) {
+		if (((Av1dJob *)l->data)->id == id)
+			return TRUE;
+	}
+	return g_hash_table_contains(self->running, &id);
+}
+
+/* the job the store already has for this file, looked up by identity first
+ * so that a renamed file is still recognised */
+static Av1dJob *
+av1d_manager_find_job(Av1dManager *self, const gchar *path, const Av1dFileIdentity *identity)
+{
+	Av1dJob *job = av1d_job_store_lookup_by_identity(self->store, identity);
+
+	if (job != NULL)
+		return job;
+	job = av1d_job_store_lookup_by_path(self->store, path);
+	if (job != NULL && av1d_file_identity_equal(&job->identity, identity))
+		return job;
+	/* a job for an older file of the same name: only reuse it while it has
+	 * not ended, so that the history of the old file stays as it was */
+	if (job != NULL && !av1d_job_is_finished(job))
+		return job;
+	return NULL;
+}
+
+static gboolean
+av1d_manager_job_blocks_requeue(Av1dJob *job, GError **error)
+{
+	switch (job->status) {
+	case AV1D_JOB_STATUS_SUCCESS:
+	case AV1D_JOB_STATUS_SKIPPED:
+	case AV1D_JOB_STATUS_FAILED:
+	case AV1D_JOB_STATUS_CANCELLED:
+		/* failures are not retried by themselves, or a broken file would
+		 * be re-encoded on every scan: Retry is explicit */
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BAD_STATE,
+			    "job %" G_GUINT64_FORMAT " for this file already ended: %s%s%s",
+			    job->id, av1d_job_status_to_string(job->status),
+			    job->reason != NULL ? ": " : "", job->reason != NULL ? job->reason : "");
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+Av1dJob *
+av1d_manager_enqueue(Av1dManager *self, const gchar *path, GError **error)
+{
+	Av1dFileIdentity identity;
+	Av1dJob *job;
+
+	if (!av1d_file_identity_from_path(path, &identity, error))
+		return NULL;
+	job = av1d_manager_find_job(self, path, &identity);
+	if (job != NULL) {
+		if (av1d_manager_is_queued(self, job->id))
+			return job;
+		if (av1d_manager_job_blocks_requeue(job, error))
+			return NULL;
+		if (g_strcmp0(job->source_path, path) != 0)
+			av1d_job_store_set_source_path(self->store, job, path);
+	} else {
+		job = av1d_job_store_create_job(self->store, path, error);
+		if (job == NULL)
+			return NULL;
+		job->identity = identity;
+		job->original_bytes = identity.size;
+		if (!av1d_job_store_save(self->store, job, error))
+			return NULL;
+	}
+	g_queue_push_tail(&self->pending, av1d_job_ref(job));
+	g_signal_emit(self, signals[SIGNAL_JOB_CHANGED], 0, job);
+	av1d_manager_pump(self);
+	return job;
+}
+
+static void
+av1d_manager_log_recovery(Av1dJob *job)
+{
+	g_autofree gchar *id = g_strdup_printf("%" G_GUINT64_FORMAT, job->id);
+	g_autofree gchar *display = g_filename_display_name(job->source_path);
+
+	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE_ID", AV1D_MSG_JOB_RECOVERED,
+			 "AV1D_JOB_ID", id, "AV1D_PATH", display, "AV1D_STATUS",
+			 av1d_job_status_to_string(job->status), "MESSAGE", "%s: recovered: %s",
+			 display, job->reason);
+}
+
+/* SPEC 7.4: a job a crash left running is rolled forward (swap completed)
+ * or back (original under its name, temp removed, queued again) */
+static void
+av1d_manager_recover_job(Av1dManager *self, Av1dJob *job)
+{
+	g_autoptr(Av1dSwapRequest) req =
+	    av1d_swap_request_new(job->source_path, &job->identity, self->config->keep_backup);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *reason = NULL;
+	Av1dFileIdentity output_identity;
+
+	if (av1d_swap_recover(req, &reason, &error) == AV1D_RECOVERY_ROLLED_FORWARD &&
+	    av1d_file_identity_from_path(req->output_path, &output_identity, NULL)) {
+		job->identity = output_identity;
+		job->new_bytes = output_identity.size;
+		g_free(job->output_path);
+		job->output_path = g_strdup(req->output_path);
+		job->stage = AV1D_JOB_STAGE_DONE;
+		av1d_job_set_status(job, AV1D_JOB_STATUS_SUCCESS, NULL);
+	} else {
+		if (error != NULL) {
+			g_free(reason);
+			reason = g_strdup_printf("recovery: %s", error->message);
+		}
+		job->stage = AV1D_JOB_STAGE_QUEUED;
+		av1d_job_set_status(job, AV1D_JOB_STATUS_PENDING, NULL);
+	}
+	av1d_job_set_reason(job, reason);
+	if (!av1d_job_store_save(self->store, job, &error))
+		g_warning("job %" G_GUINT64_FORMAT ": %s", job->id, error->message);
+	av1d_manager_log_recovery(job);
+}
+
+void
+av1d_manager_requeue_unfinished(Av1dManager *self)
+{
+	g_autoptr(GPtrArray) jobs = av1d_job_store_get_jobs(self->store);
+
+	for (guint i = 0; i < jobs->len; i++) {
+		Av1dJob *job = g_ptr_array_index(jobs, i);
+
+		if (av1d_job_is_finished(job) || av1d_manager_is_queued(self, job->id))
+			continue;
+		if (job->status == AV1D_JOB_STATUS_RUNNING) {
+			av1d_manager_recover_job(self, job);
+			if (av1d_job_is_finished(job))
+				continue;
+		}
+		job->stage = AV1D_JOB_STAGE_QUEUED;
+		g_info("job %" G_GUINT64_FORMAT ": re-queued after a restart", job->id);
+		g_queue_push_tail(&self->pending, av1d_job_ref(job));
+	}
+	av1d_manager_pump(self);
+	av1d_manager_schedule_idle_check(self);
+}
+
+gboolean
+av1d_manager_cancel(Av1dManager *self, guint64 id, GError **error)
+{
+	GCancellable *cancellable = g_hash_table_lookup(self->running, &id);
+
+	if (cancellable != NULL) {
+		g_cancellable_cancel(cancellable);
+		return TRUE;
+	}
+	for (GList *l = self->pending.head; l != NULL; l = l->next) {
+		Av1dJob *job = l->data;
+		if (job->id != id)
+			continue;
+		g_queue_delete_link(&self->pending, l);
+		av1d_job_set_status(job, AV1D_JOB_STATUS_CANCELLED, NULL);
+		av1d_job_set_reason(job, "cancelled before it started");
+		if (!av1d_job_store_save(self->store, job, error)) {
+			av1d_job_unref(job);
+			return FALSE;
+		}
+		g_signal_emit(self, signals[SIGNAL_JOB_CHANGED], 0, job);
+		av1d_job_unref(job);
+		av1d_manager_schedule_idle_check(self);
+		return TRUE;
+	}
+	g_set_error(error, AV1D_ERROR, AV1D_ERROR_NOT_FOUND,
+		    "no queued or running job %" G_GUINT64_FORMAT, id);
+	return FALSE;
+}
+
+/* stopping the daemon: running encodes are stopped (their temps removed by
+ * the pipeline); queued jobs stay pending in the store for the next start */
+void
+av1d_manager_cancel_all(Av1dManager *self)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	self->stopping = TRUE;
+	g_queue_clear_full(&self->pending, (GDestroyNotify)av1d_job_unref);
+	g_hash_table_iter_init(&iter, self->running);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_cancellable_cancel(G_CANCELLABLE(value));
+}
+
+void
+av1d_manager_set_paused(Av1dManager *self, gboolean paused)
+{
+	self->paused = paused;
+	av1d_manager_pump(self);
+}
+
+gboolean
+av1d_manager_get_paused(Av1dManager *self)
+{
+	return self->paused;
+}
+
+guint
+av1d_manager_get_running_count(Av1dManager *self)
+{
+	return g_hash_table_size(self->running);
+}
+
+guint
+av1d_manager_get_pending_count(Av1dManager *self)
+{
+	return g_queue_get_length(&self->pending);
+}
+
+gboolean
+av1d_manager_is_idle(Av1dManager *self)
+{
+	return g_hash_table_size(self->running) == 0 &&
+	       (self->paused || g_queue_is_empty(&self->pending));
+}
+
+static void
+av1d_manager_finalize(GObject *object)
+{
+	Av1dManager *self = AV1D_MANAGER(object);
+
+	g_clear_handle_id(&self->idle_id, g_source_remove);
+	g_queue_clear_full(&self->pending, (GDestroyNotify)av1d_job_unref);
+	g_hash_table_unref(self->running);
+	g_clear_object(&self->store);
+	g_free(self->render_node);
+	g_free(self->docker_bin);
+	g_free(self->docker_image);
+	g_free(self->ffmpeg_bin);
+	G_OBJECT_CLASS(av1d_manager_parent_class)->finalize(object);
+}
+
+static void
+av1d_manager_class_init(Av1dManagerClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+
+	object_class->finalize = av1d_manager_finalize;
+	signals[SIGNAL_JOB_CHANGED] = g_signal_new("job-changed", G_TYPE_FROM_CLASS(klass),
+						   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+						   G_TYPE_NONE, 1, G_TYPE_POINTER);
+	signals[SIGNAL_JOB_FINISHED] = g_signal_new("job-finished", G_TYPE_FROM_CLASS(klass),
+						    G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+						    G_TYPE_NONE, 1, G_TYPE_POINTER);
+	signals[SIGNAL_IDLE] = g_signal_new("idle", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+					    NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+av1d_manager_init(Av1dManager *self)
+{
+	g_queue_init(&self->pending);
+	self->running = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_object_unref);
+}
+
+Av1dManager *
+av1d_manager_new(const Av1dConfig *config, Av1dJobStore *store, const Av1dBackendParams *backend)
+{
+	Av1dManager *self = g_object_new(AV1D_TYPE_MANAGER, NULL);
+
+	self->config = config;
+	self->store = g_object_ref(store);
+	self->backend = *backend;
+	self->render_node = g_strdup(backend->render_node);
+	self->docker_bin = g_strdup(backend->docker_bin);
+	self->docker_image = g_strdup(backend->docker_image);
+	self->ffmpeg_bin = g_strdup(backend->ffmpeg_bin);
+	self->backend.render_node = self->render_node;
+	self->backend.docker_bin = self->docker_bin;
+	self->backend.docker_image = self->docker_image;
+	self->backend.ffmpeg_bin = self->ffmpeg_bin;
+	return self;
+}

@@ -1,0 +1,48 @@
+/*
+ * The transport-neutral core: the job queue and its scheduler. It knows
+ * nothing of D-Bus; the bus adapter and the CLI drive it through these
+ * functions and follow it through its signals:
+ *   "job-changed" (Av1dJob *job)  a job's status, stage or progress changed
+ *   "job-finished" (Av1dJob *job) a job's pipeline ended (any status)
+ *   "idle" ()                     nothing is queued or running any more
+ */
+#pragma once
+
+#include <glib-object.h>
+
+#include "av1d-config.h"
+#include "av1d-job-store.h"
+#include "av1d-plan.h"
+
+G_BEGIN_DECLS
+
+#define AV1D_TYPE_MANAGER (av1d_manager_get_type())
+G_DECLARE_FINAL_TYPE(Av1dManager, av1d_manager, AV1D, MANAGER, GObject)
+
+/* @config and @store are borrowed/ref'd; @backend's strings are copied */
+Av1dManager *
+av1d_manager_new(const Av1dConfig *config, Av1dJobStore *store, const Av1dBackendParams *backend);
+/* queue the file unless a job for the same file (by identity) already ended
+ * in success or skipped, or one is queued or running; returns the job that
+ * now stands for the file, or NULL with @error saying why nothing was queued */
+Av1dJob *
+av1d_manager_enqueue(Av1dManager *self, const gchar *path, GError **error);
+/* re-queue jobs a previous run left pending or running */
+void
+av1d_manager_requeue_unfinished(Av1dManager *self);
+gboolean
+av1d_manager_cancel(Av1dManager *self, guint64 id, GError **error);
+void
+av1d_manager_cancel_all(Av1dManager *self);
+void
+av1d_manager_set_paused(Av1dManager *self, gboolean paused);
+gboolean
+av1d_manager_get_paused(Av1dManager *self);
+guint
+av1d_manager_get_running_count(Av1dManager *self);
+guint
+av1d_manager_get_pending_count(Av1dManager *self);
+gboolean
+av1d_manager_is_idle(Av1dManager *self);
+
+G_END_DECLS

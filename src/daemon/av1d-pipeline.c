@@ -1,0 +1,498 @@
+#define G_LOG_DOMAIN "av1d-pipeline"
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "av1d-classify.h"
+#include "av1d-error.h"
+#include "av1d-fault.h"
+#include "av1d-log.h"
+#include "av1d-pipeline.h"
+#include "av1d-probe.h"
+#include "av1d-runner.h"
+#include "av1d-sidecar.h"
+#include "av1d-swap.h"
+#include "av1d-verify.h"
+
+typedef struct {
+	Av1dPipelineContext context;
+	Av1dJob *job;
+	Av1dPipelineChangedFunc changed_func;
+	gpointer changed_data;
+	Av1dMediaInfo *info;
+	Av1dDecision *decision;
+	Av1dPlan *plan;
+	Av1dRunner *runner;
+	gulong progress_id;
+} Av1dPipelineData;
+
+static void
+av1d_pipeline_data_free(Av1dPipelineData *data)
+{
+	if (data->runner != NULL && data->progress_id != 0)
+		g_signal_handler_disconnect(data->runner, data->progress_id);
+	g_clear_object(&data->runner);
+	g_clear_pointer(&data->plan, av1d_plan_free);
+	g_clear_pointer(&data->decision, av1d_decision_free);
+	g_clear_pointer(&data->info, av1d_media_info_free);
+	g_clear_pointer(&data->job, av1d_job_unref);
+	g_free(data);
+}
+
+static void
+av1d_pipeline_changed(Av1dPipelineData *data)
+{
+	if (data->changed_func != NULL)
+		data->changed_func(data->job, data->changed_data);
+}
+
+/* the job file must say where we are before the step starts */
+static void
+av1d_pipeline_save(Av1dPipelineData *data)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!av1d_job_store_save(data->context.store, data->job, &error))
+		g_warning("cannot save job %" G_GUINT64_FORMAT ": %s", data->job->id,
+			  error->message);
+	av1d_pipeline_changed(data);
+}
+
+static void
+av1d_pipeline_set_stage(Av1dPipelineData *data, Av1dJobStage stage)
+{
+	data->job->stage = stage;
+	av1d_pipeline_save(data);
+}
+
+static void
+av1d_pipeline_log_end(Av1dJob *job, const gchar *message_id, GLogLevelFlags level)
+{
+	g_autofree gchar *id = g_strdup_printf("%" G_GUINT64_FORMAT, job->id);
+	g_autofree gchar *saved = g_strdup_printf(
+	    "%" G_GINT64_FORMAT,
+	    job->new_bytes > 0 ? (gint64)job->original_bytes - (gint64)job->new_bytes : 0);
+	g_autofree gchar *display = g_filename_display_name(job->source_path);
+	g_autofree gchar *message = g_strdup_printf("%s: %s%s%s", display,
+						    av1d_job_status_to_string(job->status),
+						    job->reason != NULL ? ": " : "",
+						    job->reason != NULL ? job->reason : "");
+
+	g_log_structured(G_LOG_DOMAIN, level, "MESSAGE_ID", message_id, "AV1D_JOB_ID", id,
+			 "AV1D_PATH", display, "AV1D_STATUS",
+			 av1d_job_status_to_string(job->status), "AV1D_SAVED_BYTES", saved,
+			 "MESSAGE", "%s", message);
+}
+
+/* once per decision: the job ends once, and only a changed file or an
+ * explicit retry makes a new decision */
+static void
+av1d_pipeline_write_why(Av1dPipelineData *data)
+{
+	g_autofree gchar *marker = av1d_sidecar_skip_path(data->job->source_path);
+	g_autofree gchar *text =
+	    av1d_sidecar_format_why(data->job, g_file_test(marker, G_FILE_TEST_EXISTS));
+	g_autoptr(GError) error = NULL;
+
+	if (!av1d_sidecar_write_why(data->job->source_path, text, &error))
+		g_info("job %" G_GUINT64_FORMAT ": no .why.txt: %s", data->job->id,
+		       error->message);
+}
+
+/* ends the job (not the task) with @status and @reason */
+static void
+av1d_pipeline_finish_job(Av1dPipelineData *data, Av1dJobStatus status, const gchar *reason)
+{
+	g_autoptr(GError) error = NULL;
+
+	av1d_job_set_reason(data->job, reason);
+	if (!av1d_job_set_status(data->job, status, &error))
+		g_critical("job %" G_GUINT64_FORMAT ": %s", data->job->id, error->message);
+	if (status == AV1D_JOB_STATUS_SUCCESS)
+		data->job->stage = AV1D_JOB_STAGE_DONE;
+	av1d_pipeline_save(data);
+	if (status == AV1D_JOB_STATUS_SKIPPED || status == AV1D_JOB_STATUS_FAILED)
+		av1d_pipeline_write_why(data);
+	switch (status) {
+	case AV1D_JOB_STATUS_SUCCESS:
+		av1d_pipeline_log_end(data->job, AV1D_MSG_JOB_FINISHED, G_LOG_LEVEL_INFO);
+		break;
+	case AV1D_JOB_STATUS_SKIPPED:
+		av1d_pipeline_log_end(data->job, AV1D_MSG_JOB_SKIPPED, G_LOG_LEVEL_INFO);
+		break;
+	default:
+		av1d_pipeline_log_end(data->job, AV1D_MSG_JOB_FAILED, G_LOG_LEVEL_WARNING);
+		break;
+	}
+}
+
+static void
+av1d_pipeline_remove_temp(Av1dPipelineData *data)
+{
+	g_autofree gchar *temp = av1d_sidecar_temp_path(data->job->source_path);
+
+	if (g_unlink(temp) != 0 && errno != ENOENT)
+		g_warning("cannot remove %s: %s", temp, g_strerror(errno));
+}
+
+/* copy what the classifier found into the job, for explain, D-Bus and the TUI */
+static void
+av1d_pipeline_record_decision(Av1dJob *job, const Av1dDecision *decision)
+{
+	g_free(job->video_codec);
+	job->video_codec = g_strdup(decision->video_codec);
+	job->video_bitrate = decision->video_bitrate > 0 ? (guint64)decision->video_bitrate : 0;
+	job->video_width = decision->width > 0 ? (guint)decision->width : 0;
+	job->video_height = decision->height > 0 ? (guint)decision->height : 0;
+	job->video_frame_rate = decision->frame_rate;
+	job->av1_quality = decision->quality;
+	job->source_bit_depth = decision->source_bit_depth;
+	g_free(job->source_pix_fmt);
+	job->source_pix_fmt = g_strdup(decision->source_pix_fmt);
+	job->target_bit_depth = decision->target_bit_depth;
+	g_free(job->av1_profile);
+	job->av1_profile = g_strdup(decision->av1_profile);
+	job->is_hdr = decision->is_hdr;
+	job->is_web_like = decision->is_web_like;
+	job->web_score = decision->web_score;
+}
+
+static void
+av1d_pipeline_encode_cb(GObject *source, GAsyncResult *result, gpointer user_data);
+static void
+av1d_pipeline_verify_cb(GObject *source, GAsyncResult *result, gpointer user_data);
+
+static gboolean
+av1d_pipeline_is_cancelled(const GError *error)
+{
+	return g_error_matches(error, AV1D_ERROR, AV1D_ERROR_CANCELLED) ||
+	       g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+/* the step failed: remove the temp, end the job, and end the task (with the
+ * error only when it was a cancellation, which the caller must know of) */
+static void
+av1d_pipeline_fail(GTask *task_owned, GError *error)
+{
+	g_autoptr(GTask) task = task_owned;
+	Av1dPipelineData *data = g_task_get_task_data(task);
+	gboolean cancelled = av1d_pipeline_is_cancelled(error);
+
+	av1d_pipeline_remove_temp(data);
+	av1d_pipeline_finish_job(data,
+				 cancelled ? AV1D_JOB_STATUS_CANCELLED : AV1D_JOB_STATUS_FAILED,
+				 error->message);
+	if (cancelled) {
+		g_task_return_error(task, error);
+		return;
+	}
+	g_error_free(error);
+	g_task_return_boolean(task, TRUE);
+}
+
+/* SPEC 7.2: "rejected: new 3.41 GB vs orig 3.60 GB (94.7% > 90%)" */
+static gchar *
+av1d_pipeline_size_gate_reason(guint64 new_bytes, guint64 orig_bytes, gdouble max_ratio)
+{
+	g_autofree gchar *new_str = av1d_format_bytes(new_bytes);
+	g_autofree gchar *orig_str = av1d_format_bytes(orig_bytes);
+	gdouble ratio = orig_bytes > 0 ? (gdouble)new_bytes / (gdouble)orig_bytes : 1.0;
+
+	return g_strdup_printf("rejected: new %s vs orig %s (%.1f%% > %g%%)", new_str, orig_str,
+			       ratio * 100.0, max_ratio * 100.0);
+}
+
+static void
+av1d_pipeline_swap_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	Av1dPipelineData *data = g_task_get_task_data(task);
+	g_autoptr(Av1dSwapRequest) req =
+	    av1d_swap_request_new(data->job->source_path, &data->job->identity,
+				  data->context.config->keep_backup);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) recover_error = NULL;
+	g_autofree gchar *recovered = NULL;
+	Av1dFileIdentity output_identity;
+	g_autofree gchar *reason = NULL;
+
+	if (!av1d_swap_run_finish(result, &output_identity, &error)) {
+		/* settle whatever the failed step left: both outcomes are safe */
+		if (av1d_swap_recover(req, &recovered, &recover_error) !=
+		    AV1D_RECOVERY_ROLLED_FORWARD) {
+			av1d_pipeline_fail(g_steal_pointer(&task), g_steal_pointer(&error));
+			return;
+		}
+		if (!av1d_file_identity_from_path(req->output_path, &output_identity, NULL))
+			output_identity = data->job->identity;
+	}
+	av1d_fault_point("swap-done");
+	/* from now on the file is known by the output's identity, so that it is
+	 * never encoded again, also after a rename */
+	data->job->identity = output_identity;
+	g_free(data->job->output_path);
+	data->job->output_path = g_strdup(req->output_path);
+	reason = g_strdup_printf("saved %.1f%%: %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+				 " bytes%s",
+				 100.0 - 100.0 * (gdouble)data->job->new_bytes /
+					     (gdouble)MAX(data->job->original_bytes, 1),
+				 data->job->original_bytes, data->job->new_bytes,
+				 data->context.config->keep_backup ? "; original kept as backup" : "");
+	av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_SUCCESS, reason);
+	av1d_pipeline_log_end(data->job, AV1D_MSG_JOB_SWAPPED, G_LOG_LEVEL_INFO);
+	g_task_return_boolean(task, TRUE);
+}
+
+static void
+av1d_pipeline_start_swap(GTask *task)
+{
+	Av1dPipelineData *data = g_task_get_task_data(task);
+	g_autoptr(Av1dSwapRequest) req =
+	    av1d_swap_request_new(data->job->source_path, &data->job->identity,
+				  data->context.config->keep_backup);
+
+	/* recorded (and fsync'ed) before the first step, for recovery */
+	av1d_pipeline_set_stage(data, AV1D_JOB_STAGE_SWAPPING);
+	av1d_fault_point("pipeline-swapping");
+	av1d_swap_run_async(req, NULL, av1d_pipeline_swap_cb, task);
+}
+
+static void
+av1d_pipeline_reject_size(GTask *task_owned)
+{
+	g_autoptr(GTask) task = task_owned;
+	Av1dPipelineData *data = g_task_get_task_data(task);
+	g_autofree gchar *reason = av1d_pipeline_size_gate_reason(
+	    data->job->new_bytes, data->job->original_bytes, data->context.config->max_size_ratio);
+	g_autoptr(GError) error = NULL;
+
+	av1d_pipeline_remove_temp(data);
+	if (!av1d_sidecar_write_skip(data->job->source_path, reason, &error))
+		g_warning("cannot write .av1skip for %s: %s", data->job->source_path,
+			  error->message);
+	av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_SKIPPED, reason);
+	g_task_return_boolean(task, TRUE);
+}
+
+static void
+av1d_pipeline_verify_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	Av1dPipelineData *data = g_task_get_task_data(task);
+	GError *error = NULL;
+
+	if (!av1d_verify_finish(result, &error)) {
+		av1d_pipeline_fail(g_steal_pointer(&task), error);
+		return;
+	}
+	if ((gdouble)data->job->new_bytes >
+	    (gdouble)data->job->original_bytes * data->context.config->max_size_ratio) {
+		av1d_pipeline_reject_size(g_steal_pointer(&task));
+		return;
+	}
+	av1d_pipeline_start_swap(g_steal_pointer(&task));
+}
+
+static void
+av1d_pipeline_progress_cb(Av1dRunner *runner, gpointer user_data)
+{
+	Av1dPipelineData *data = user_data;
+
+	data->job->progress = av1d_runner_get_progress(runner);
+	data->job->fps = av1d_runner_get_fps(runner);
+	av1d_pipeline_changed(data);
+}
+
+static void
+av1d_pipeline_start_encode(GTask *task)
+{
+	Av1dPipelineData *data = g_task_get_task_data(task);
+	const Av1dPipelineContext *ctx = &data->context;
+	Av1dBackendParams backend = ctx->backend;
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) argv = NULL;
+
+	/* the container is named after the job: av1d-<id> */
+	backend.job_id = data->job->id;
+	argv = av1d_plan_build_argv(data->plan, data->decision, &backend, &error);
+	if (argv == NULL) {
+		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, error->message);
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	g_strfreev(data->job->argv);
+	data->job->argv = g_strdupv(argv);
+	g_free(data->job->output_path);
+	data->job->output_path = g_strdup(data->plan->output_path);
+	g_free(data->job->encoder);
+	data->job->encoder = g_strdup(av1d_encoder_kind_to_string(ctx->backend.kind));
+	/* a temp left by an earlier crash is ours by name; start clean */
+	av1d_pipeline_remove_temp(data);
+	av1d_pipeline_set_stage(data, AV1D_JOB_STAGE_ENCODING);
+
+	data->runner = av1d_runner_new((const gchar *const *)argv, data->info->duration_us,
+				       data->job->original_bytes);
+	if (ctx->backend.kind == AV1D_ENCODER_KIND_DOCKER_QSV) {
+		g_autofree gchar *name =
+		    g_strdup_printf("av1d-%" G_GUINT64_FORMAT, data->job->id);
+		av1d_runner_set_container(data->runner, ctx->backend.docker_bin, name);
+	}
+	av1d_runner_set_max_projected_bytes(
+	    data->runner, (guint64)((gdouble)data->job->original_bytes * ctx->config->max_size_ratio));
+	data->progress_id = g_signal_connect(data->runner, "progress",
+					     G_CALLBACK(av1d_pipeline_progress_cb), data);
+	g_info("job %" G_GUINT64_FORMAT ": encoding with %s", data->job->id,
+	       av1d_encoder_kind_to_string(ctx->backend.kind));
+	av1d_runner_start(data->runner, g_task_get_cancellable(task), av1d_pipeline_encode_cb,
+			  task);
+}
+
+static void
+av1d_pipeline_encode_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	Av1dPipelineData *data = g_task_get_task_data(task);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *temp = av1d_sidecar_temp_path(data->job->source_path);
+	g_autofree gchar *reason = NULL;
+	g_autofree gchar *stderr_tail = NULL;
+	GCancellable *cancellable;
+	struct stat st;
+
+	av1d_fault_point("pipeline-encoded");
+	if (!av1d_runner_finish(data->runner, result, &error)) {
+		if (av1d_runner_was_aborted_for_size(data->runner)) {
+			g_autoptr(GError) marker_error = NULL;
+			av1d_pipeline_remove_temp(data);
+			if (!av1d_sidecar_write_skip(data->job->source_path, error->message,
+						     &marker_error))
+				g_warning("cannot write .av1skip: %s", marker_error->message);
+			av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_SKIPPED, error->message);
+			g_task_return_boolean(task, TRUE);
+			return;
+		}
+		av1d_pipeline_fail(g_steal_pointer(&task), g_steal_pointer(&error));
+		return;
+	}
+	/* ffmpeg may exit 0 after a failed write (e.g. of the trailer); a full
+	 * disk must be reported as such, not as a broken file */
+	stderr_tail = av1d_runner_get_stderr_tail(data->runner);
+	if (stderr_tail != NULL && strstr(stderr_tail, "No space left on device") != NULL) {
+		av1d_pipeline_fail(g_steal_pointer(&task),
+				   g_error_new(AV1D_ERROR, AV1D_ERROR_NO_SPACE,
+					       "No space left on device while writing %s", temp));
+		return;
+	}
+	if (stat(temp, &st) != 0) {
+		reason = g_strdup_printf("encoder finished but wrote no output %s: %s", temp,
+					 g_strerror(errno));
+		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, reason);
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	data->job->new_bytes = (guint64)st.st_size;
+	data->job->progress = 1.0;
+	av1d_pipeline_set_stage(data, AV1D_JOB_STAGE_VERIFYING);
+	av1d_fault_point("pipeline-verifying");
+	cancellable = g_task_get_cancellable(task);
+	av1d_verify_async(data->context.config, temp, data->info, data->plan, data->decision,
+			  cancellable, av1d_pipeline_verify_cb, g_steal_pointer(&task));
+}
+
+static void
+av1d_pipeline_probe_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	Av1dPipelineData *data = g_task_get_task_data(task);
+	g_autoptr(GError) error = NULL;
+
+	data->info = av1d_probe_file_finish(result, &error);
+	if (data->info == NULL) {
+		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+			av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_CANCELLED, "cancelled");
+			g_task_return_error(task, g_steal_pointer(&error));
+			return;
+		}
+		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, error->message);
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	data->decision = av1d_classify(data->info, data->job->source_path, data->context.config);
+	av1d_pipeline_record_decision(data->job, data->decision);
+	if (data->decision->action == AV1D_ACTION_SKIP) {
+		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_SKIPPED,
+					 data->decision->skip_reason);
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	data->plan = av1d_plan_new(data->info, data->decision, data->job->source_path,
+				   data->context.config, &error);
+	if (data->plan == NULL) {
+		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, error->message);
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	av1d_pipeline_start_encode(g_steal_pointer(&task));
+}
+
+/* status running, stage probing, and the file's identity as we start */
+static gboolean
+av1d_pipeline_begin(Av1dPipelineData *data, GError **error)
+{
+	Av1dJob *job = data->job;
+
+	if (!av1d_file_identity_from_path(job->source_path, &job->identity, error))
+		return FALSE;
+	job->original_bytes = job->identity.size;
+	job->new_bytes = 0;
+	job->progress = 0.0;
+	job->fps = 0.0;
+	if (!av1d_job_set_status(job, AV1D_JOB_STATUS_RUNNING, error))
+		return FALSE;
+	job->stage = AV1D_JOB_STAGE_PROBING;
+	av1d_pipeline_save(data);
+	av1d_fault_point("pipeline-probing");
+	return TRUE;
+}
+
+void
+av1d_pipeline_run_async(const Av1dPipelineContext *context,
+			Av1dJob *job,
+			GCancellable *cancellable,
+			Av1dPipelineChangedFunc changed_func,
+			gpointer changed_data,
+			GAsyncReadyCallback callback,
+			gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(NULL, cancellable, callback, user_data);
+	Av1dPipelineData *data = g_new0(Av1dPipelineData, 1);
+	g_autoptr(GError) error = NULL;
+
+	data->context = *context;
+	data->job = av1d_job_ref(job);
+	data->changed_func = changed_func;
+	data->changed_data = changed_data;
+	g_task_set_task_data(task, data, (GDestroyNotify)av1d_pipeline_data_free);
+	g_task_set_source_tag(task, av1d_pipeline_run_async);
+
+	if (!av1d_pipeline_begin(data, &error)) {
+		g_autofree gchar *reason = g_strdup_printf("cannot start: %s", error->message);
+		if (job->status == AV1D_JOB_STATUS_PENDING)
+			av1d_job_set_status(job, AV1D_JOB_STATUS_RUNNING, NULL);
+		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, reason);
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	av1d_probe_file_async(context->config->ffprobe_bin, job->source_path, cancellable,
+			      av1d_pipeline_probe_cb, g_steal_pointer(&task));
+}
+
+gboolean
+av1d_pipeline_run_finish(GAsyncResult *result, GError **error)
+{
+	return g_task_propagate_boolean(G_TASK(result), error);
+}
