@@ -11,11 +11,17 @@
 #include "av1d-log.h"
 
 static gboolean
-av1d_log_level_enabled(const Av1dLogOptions *log_options, GLogLevelFlags level, const gchar *domain)
+av1d_log_level_enabled(const Av1dLogOptions *log_options,
+		       GLogLevelFlags level,
+		       const gchar *domain,
+		       gboolean to_journal)
 {
 	if ((level & G_LOG_LEVEL_DEBUG) == 0 && (level & G_LOG_LEVEL_INFO) == 0)
 		return TRUE;
 	if (log_options->verbose)
+		return TRUE;
+	/* the journal keeps what happened to each job; it filters by priority */
+	if (to_journal && (level & G_LOG_LEVEL_INFO) != 0)
 		return TRUE;
 	/* g_log_writer_default_would_drop() honours G_MESSAGES_DEBUG */
 	return !g_log_writer_default_would_drop(level, domain);
@@ -115,15 +121,16 @@ av1d_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, g
 {
 	const Av1dLogOptions *log_options = user_data;
 	const gchar *domain = NULL;
+	gboolean to_journal;
 
 	for (gsize i = 0; i < n_fields; i++) {
 		if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
 			domain = fields[i].value;
 	}
-	if (!av1d_log_level_enabled(log_options, level, domain))
+	to_journal = !log_options->to_stderr && g_log_writer_is_journald(fileno(stderr));
+	if (!av1d_log_level_enabled(log_options, level, domain, to_journal))
 		return G_LOG_WRITER_HANDLED;
-	if (!log_options->to_stderr && g_log_writer_is_journald(fileno(stderr)) &&
-	    av1d_log_write_journal(level, fields, n_fields) == G_LOG_WRITER_HANDLED)
+	if (to_journal && av1d_log_write_journal(level, fields, n_fields) == G_LOG_WRITER_HANDLED)
 		return G_LOG_WRITER_HANDLED;
 	return av1d_log_write_stderr(level, fields, n_fields);
 }

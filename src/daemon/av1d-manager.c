@@ -127,6 +127,8 @@ av1d_manager_pump(Av1dManager *self)
 	while (!self->paused && !g_queue_is_empty(&self->pending) &&
 	       g_hash_table_size(self->running) < self->config->max_concurrent_jobs)
 		av1d_manager_start_job(self, g_queue_pop_head(&self->pending));
+	if (av1d_manager_is_idle(self))
+		av1d_manager_schedule_idle_check(self);
 }
 
 static gboolean
@@ -275,6 +277,38 @@ av1d_manager_requeue_unfinished(Av1dManager *self)
 	}
 	av1d_manager_pump(self);
 	av1d_manager_schedule_idle_check(self);
+}
+
+/* an explicit second chance for a job that ended failed, skipped or
+ * cancelled; it runs again from the start, on the file as it is now */
+gboolean
+av1d_manager_retry(Av1dManager *self, guint64 id, GError **error)
+{
+	Av1dJob *job = av1d_job_store_lookup(self->store, id);
+
+	if (job == NULL) {
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_NOT_FOUND, "no job %" G_GUINT64_FORMAT,
+			    id);
+		return FALSE;
+	}
+	if (job->status != AV1D_JOB_STATUS_FAILED && job->status != AV1D_JOB_STATUS_SKIPPED &&
+	    job->status != AV1D_JOB_STATUS_CANCELLED) {
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BAD_STATE,
+			    "job %" G_GUINT64_FORMAT " is %s; only failed, skipped or cancelled "
+			    "jobs can be retried",
+			    id, av1d_job_status_to_string(job->status));
+		return FALSE;
+	}
+	if (!av1d_job_set_status(job, AV1D_JOB_STATUS_PENDING, error))
+		return FALSE;
+	job->stage = AV1D_JOB_STAGE_QUEUED;
+	av1d_job_set_reason(job, "retry requested");
+	if (!av1d_job_store_save(self->store, job, error))
+		return FALSE;
+	g_queue_push_tail(&self->pending, av1d_job_ref(job));
+	g_signal_emit(self, signals[SIGNAL_JOB_CHANGED], 0, job);
+	av1d_manager_pump(self);
+	return TRUE;
 }
 
 gboolean

@@ -31,6 +31,8 @@ av1d_manager_enqueue(Av1dManager *self, const gchar *path, GError **error);
 void
 av1d_manager_requeue_unfinished(Av1dManager *self);
 gboolean
+av1d_manager_retry(Av1dManager *self, guint64 id, GError **error);
+gboolean
 av1d_manager_cancel(Av1dManager *self, guint64 id, GError **error);
 void
 av1d_manager_cancel_all(Av1dManager *self);

@@ -125,7 +125,8 @@ av1d_pipeline_finish_job(Av1dPipelineData *data, Av1dJobStatus status, const gch
 		av1d_pipeline_log_end(data->job, AV1D_MSG_JOB_SKIPPED, G_LOG_LEVEL_INFO);
 		break;
 	default:
-		av1d_pipeline_log_end(data->job, AV1D_MSG_JOB_FAILED, G_LOG_LEVEL_WARNING);
+		/* a failed job is an outcome, not a fault of the daemon: notice level */
+		av1d_pipeline_log_end(data->job, AV1D_MSG_JOB_FAILED, G_LOG_LEVEL_MESSAGE);
 		break;
 	}
 }
@@ -412,13 +413,7 @@ av1d_pipeline_probe_cb(GObject *source, GAsyncResult *result, gpointer user_data
 
 	data->info = av1d_probe_file_finish(result, &error);
 	if (data->info == NULL) {
-		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-			av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_CANCELLED, "cancelled");
-			g_task_return_error(task, g_steal_pointer(&error));
-			return;
-		}
-		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, error->message);
-		g_task_return_boolean(task, TRUE);
+		av1d_pipeline_fail(g_steal_pointer(&task), g_steal_pointer(&error));
 		return;
 	}
 	data->decision = av1d_classify(data->info, data->job->source_path, data->context.config);
