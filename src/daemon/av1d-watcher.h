@@ -1,0 +1,81 @@
+/*
+ * The library watcher: one inotify watch (GFileMonitor) per directory under
+ * the library roots, an asynchronous crawl of every new directory, and raw,
+ * de-duplicated file events for the stability gate. It never decides whether
+ * a file is finished; it only says that something happened to a candidate.
+ *
+ * Signals, all emitted on the thread-default main context of av1d_watcher_new():
+ *   "file-changed" (path)         a candidate was created, written, closed,
+ *                                 attribute-changed, moved in or found by a crawl
+ *   "file-removed" (path)         a candidate was deleted or moved out
+ *   "file-renamed" (old, new)     a candidate was moved within the library
+ *   "directory-removed" (path)    a watched directory was deleted, moved out or
+ *                                 moved elsewhere in the library; nothing is
+ *                                 reported for the files it held
+ *   "crawl-finished" ()           the crawl started by av1d_watcher_start() or
+ *                                 av1d_watcher_rescan() has visited every directory
+ *
+ * A directory moved within the library is reported as "directory-removed" for
+ * the old path plus a crawl of the new one ("file-changed" for every candidate
+ * there): the job store knows files by identity, so nothing is encoded twice.
+ *
+ * GIO drops the kernel's IN_Q_OVERFLOW without a trace (inotify-path.c only
+ * dispatches events for known watch descriptors, and the overflow event has
+ * wd -1), so there is no "overflow" signal; av1d_watcher_rescan() is the
+ * remedy the daemon can offer (D-Bus Rescan).
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "av1d-config.h"
+
+G_BEGIN_DECLS
+
+#define AV1D_TYPE_WATCHER (av1d_watcher_get_type())
+G_DECLARE_FINAL_TYPE(Av1dWatcher, av1d_watcher, AV1D, WATCHER, GObject)
+
+/* a root that is rescanned every scan_interval_secs instead of watched */
+typedef struct {
+	gchar *root;
+	gchar *reason;
+} Av1dWatcherFallback;
+
+void
+av1d_watcher_fallback_free(Av1dWatcherFallback *fallback);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Av1dWatcherFallback, av1d_watcher_fallback_free)
+
+/* @config is borrowed and must outlive the watcher */
+Av1dWatcher *
+av1d_watcher_new(const Av1dConfig *config);
+/* watches every root (recursively) and starts the initial crawl; returns at
+ * once, fails only when a root is not a directory */
+gboolean
+av1d_watcher_start(Av1dWatcher *self, GError **error);
+/* crawls every root again (D-Bus Rescan, or after events may have been lost) */
+void
+av1d_watcher_rescan(Av1dWatcher *self);
+guint
+av1d_watcher_get_watched_dir_count(Av1dWatcher *self);
+gboolean
+av1d_watcher_is_crawling(Av1dWatcher *self);
+/* of Av1dWatcherFallback, a new array for the caller */
+GPtrArray *
+av1d_watcher_get_fallbacks(Av1dWatcher *self);
+/* for tests: at most @max_watches directories are watched (0: read
+ * /proc/sys/fs/inotify/max_user_watches and keep 500 for everybody else);
+ * call before av1d_watcher_start() */
+void
+av1d_watcher_set_watch_budget(Av1dWatcher *self, guint max_watches);
+
+/* exposed for tests: the name of the network filesystem with statfs type
+ * @f_type and /proc/self/mountinfo type @mount_fstype (may be NULL when
+ * unknown), or NULL for a local one */
+const gchar *
+av1d_watcher_network_fs_name(guint32 f_type, const gchar *mount_fstype);
+/* exposed for tests: the filesystem type of the mount holding @path
+ * according to @mountinfo (the text of /proc/self/mountinfo), or NULL */
+gchar *
+av1d_watcher_mount_fstype(const gchar *mountinfo, const gchar *path);
+
+G_END_DECLS
