@@ -429,7 +429,6 @@ typedef enum {
 typedef struct {
 	guint64 id;
 	gchar *name;
-	Av1dJob *job;
 	JobEntry *entry; /* made by the loader thread, to keep the serial part short */
 	GError *error;
 	gboolean corrupt; /* the error is about the contents, not about reading */
@@ -447,7 +446,6 @@ load_item_clear(gpointer data)
 	LoadItem *item = data;
 
 	g_free(item->name);
-	g_clear_pointer(&item->job, av1d_job_unref);
 	g_clear_pointer(&item->entry, job_entry_free);
 	g_clear_error(&item->error);
 }
@@ -549,12 +547,9 @@ compare_items(gconstpointer a, gconstpointer b)
 }
 
 /* reads @name into @buffer; 0 or an errno value, EFBIG when it is too big
- * to be a job file. On a local file system a read shorter than asked for
- * only happens at the end, and not asking again saves one syscall of four
- * per file; @until_eof insists, for the re-read of a file that did not
- * parse, so that a short read can never get a good file quarantined. */
+ * to be a job file */
 static int
-read_job_file(int dir_fd, const gchar *name, GByteArray *buffer, gboolean until_eof)
+read_job_file(int dir_fd, const gchar *name, GByteArray *buffer)
 {
 	int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
 	int err = 0;
@@ -572,29 +567,12 @@ read_job_file(int dir_fd, const gchar *name, GByteArray *buffer, gboolean until_
 		}
 		g_byte_array_set_size(buffer, old + READ_CHUNK);
 		n = read(fd, buffer->data + old, READ_CHUNK);
+		err = n < 0 ? errno : 0;
 		g_byte_array_set_size(buffer, old + (guint)MAX(n, 0));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err = errno;
-		if (n <= 0 || (!until_eof && n < READ_CHUNK))
+		if (n == 0 || (n < 0 && err != EINTR))
 			break;
 	}
 	close(fd);
-	return err;
-}
-
-/* 0 with item->job or item->error set, or the errno value of the read */
-static int
-read_and_parse(LoadItem *item, int dir_fd, JsonParser *parser, GByteArray *buffer,
-	       gboolean until_eof)
-{
-	int err = read_job_file(dir_fd, item->name, buffer, until_eof);
-
-	g_clear_error(&item->error);
-	if (err == 0)
-		item->job = av1d_job_from_data_with_parser(parser, (const gchar *)buffer->data,
-							   buffer->len, &item->error);
 	return err;
 }
 
@@ -602,10 +580,12 @@ read_and_parse(LoadItem *item, int dir_fd, JsonParser *parser, GByteArray *buffe
 static void
 load_item(LoadItem *item, int dir_fd, JsonParser *parser, GByteArray *buffer)
 {
-	int err = read_and_parse(item, dir_fd, parser, buffer, FALSE);
+	g_autoptr(Av1dJob) job = NULL;
+	int err = read_job_file(dir_fd, item->name, buffer);
 
-	if (err == 0 && item->job == NULL)
-		err = read_and_parse(item, dir_fd, parser, buffer, TRUE);
+	if (err == 0)
+		job = av1d_job_from_data_with_parser(parser, (const gchar *)buffer->data,
+						     buffer->len, &item->error);
 	item->corrupt = err == 0 || err == EFBIG || err == EISDIR;
 	if (err == EFBIG || err == EISDIR) {
 		g_set_error(&item->error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS, "%s",
@@ -614,18 +594,15 @@ load_item(LoadItem *item, int dir_fd, JsonParser *parser, GByteArray *buffer)
 		g_set_error(&item->error, AV1D_ERROR, errno_to_code(err), "cannot read: %s",
 			    g_strerror(err));
 	}
-	if (item->job != NULL && item->job->id != item->id) {
+	if (job != NULL && job->id != item->id) {
 		g_set_error(&item->error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-			    "key 'id': %" G_GUINT64_FORMAT " does not match the file name",
-			    item->job->id);
-		g_clear_pointer(&item->job, av1d_job_unref);
+			    "key 'id': %" G_GUINT64_FORMAT " does not match the file name", job->id);
+		g_clear_pointer(&job, av1d_job_unref);
 	}
 	if (item->error != NULL)
 		g_prefix_error(&item->error, "job file %s: ", item->name);
-	if (item->job != NULL) {
-		item->entry = job_entry_new(item->job);
-		g_clear_pointer(&item->job, av1d_job_unref);
-	}
+	if (job != NULL)
+		item->entry = job_entry_new(job);
 }
 
 static gpointer

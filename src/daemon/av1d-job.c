@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <string.h>
 #include <sys/stat.h>
 
 #include "av1d-error.h"
@@ -28,7 +27,7 @@ typedef enum {
 	FIELD_COUNT,    /* guint64 that is never negative (bytes, bit rates) */
 	FIELD_UINT,     /* guint */
 	FIELD_INT,      /* gint */
-	FIELD_DOUBLE,   /* gdouble, null when not finite */
+	FIELD_DOUBLE,   /* gdouble, see add_double_value() */
 	FIELD_BOOLEAN,  /* gboolean */
 	FIELD_STATUS,   /* Av1dJobStatus */
 	FIELD_STAGE,    /* Av1dJobStage */
@@ -231,37 +230,21 @@ add_time_value(JsonBuilder *builder, gint64 usec)
 		json_builder_add_string_value(builder, str);
 }
 
-/* nextafter(value, 0) without pulling in libm: for a finite non-zero
- * double, the bits below the sign are the magnitude */
-static gdouble
-step_towards_zero(gdouble value)
-{
-	union {
-		gdouble d;
-		guint64 bits;
-	} u = {value};
-
-	u.bits--;
-	return u.d;
-}
-
-/* json-glib would print "nan" or "inf", which no JSON parser accepts. It
- * also appends ".0" to any number printed without a dot, which turns 1e-14
- * into the invalid "1e-14.0"; the next double towards zero prints with a
- * dot and is off by one unit in the last place, far below any meaning. */
+/* json-glib 1.6 writes NaN and infinities as "nan" and "inf", and prints
+ * doubles with "%.17g" plus ".0" when there is no dot, which turns 1e-14
+ * into the invalid "1e-14.0". "%.17g" only uses an exponent below 1e-4 and
+ * from 1e17 up; the doubles here are measurements (a score, a frame rate,
+ * progress, fps) for which such magnitudes mean nothing, so they are
+ * stored as 0 and ±1e16, and non-finite values as null. */
 static void
 add_double_value(JsonBuilder *builder, gdouble value)
 {
-	gchar buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-	if (!isfinite(value)) {
+	if (!isfinite(value))
 		json_builder_add_null_value(builder);
-		return;
-	}
-	while (strchr(g_ascii_dtostr(buffer, sizeof(buffer), value), 'e') != NULL &&
-	       strchr(buffer, '.') == NULL)
-		value = step_towards_zero(value);
-	json_builder_add_double_value(builder, value);
+	else if (ABS(value) < 1e-4)
+		json_builder_add_double_value(builder, 0.0);
+	else
+		json_builder_add_double_value(builder, CLAMP(value, -1e16, 1e16));
 }
 
 /* JSON integers are signed 64 bit; a byte count beyond that cannot exist */
@@ -382,26 +365,7 @@ av1d_job_to_data(const Av1dJob *self, gsize *length)
 	return g_string_free(g_steal_pointer(&data), FALSE);
 }
 
-/* --- reading: checks shared by both readers --- */
-
-/* one JSON scalar, taken from a JsonNode or from the fast reader, so that
- * both readers share every check */
-typedef enum {
-	VALUE_NULL,
-	VALUE_BOOLEAN,
-	VALUE_INT,
-	VALUE_DOUBLE,
-	VALUE_STRING,
-	VALUE_OTHER, /* an array or an object */
-} ValueKind;
-
-typedef struct {
-	ValueKind kind;
-	gboolean boolean;
-	gint64 integer;
-	gdouble number;
-	const gchar *string;
-} Value;
+/* --- reading --- */
 
 typedef struct {
 	const gchar *name;
@@ -426,6 +390,12 @@ set_type_error(const gchar *key, const gchar *expected, GError **error)
 	return FALSE;
 }
 
+static gboolean
+node_holds(JsonNode *node, GType type)
+{
+	return JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == type;
+}
+
 /* a string that looks like a file:// URI but is not a valid one was written
  * as it is (add_path_value never makes such URIs), so it is kept as it is */
 static gchar *
@@ -439,103 +409,41 @@ path_from_string(const gchar *str)
 	return path != NULL ? path : g_strdup(str);
 }
 
+/* the read_* functions fill a blank job, whose pointers are all NULL */
 static gboolean
-read_path(const gchar *key, const Value *value, gboolean required, gchar **out, GError **error)
+read_path(const gchar *key, JsonNode *node, gboolean required, gchar **out, GError **error)
 {
-	if (!required && value->kind == VALUE_NULL) {
-		g_clear_pointer(out, g_free);
+	if (!required && JSON_NODE_HOLDS_NULL(node))
 		return TRUE;
-	}
-	if (value->kind != VALUE_STRING || *value->string == '\0')
+	if (!node_holds(node, G_TYPE_STRING) || *json_node_get_string(node) == '\0')
 		return set_type_error(key, required ? "a non-empty path" : "a path or null",
 				      error);
-	g_free(*out);
-	*out = path_from_string(value->string);
+	*out = path_from_string(json_node_get_string(node));
 	return TRUE;
 }
 
 static gboolean
-read_string(const gchar *key, const Value *value, gchar **out, GError **error)
+read_string(const gchar *key, JsonNode *node, gchar **out, GError **error)
 {
-	if (value->kind == VALUE_NULL) {
-		g_clear_pointer(out, g_free);
+	if (JSON_NODE_HOLDS_NULL(node))
 		return TRUE;
-	}
-	if (value->kind != VALUE_STRING)
+	if (!node_holds(node, G_TYPE_STRING))
 		return set_type_error(key, "a string or null", error);
-	g_free(*out);
-	*out = g_strdup(value->string);
-	return TRUE;
-}
-
-/* days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil) */
-static gint64
-days_from_civil(gint64 year, guint month, guint day)
-{
-	gint64 era;
-	guint year_of_era, day_of_year, day_of_era;
-
-	year -= month <= 2;
-	era = (year >= 0 ? year : year - 399) / 400;
-	year_of_era = (guint)(year - era * 400);
-	day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-	day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-	return era * 146097 + (gint64)day_of_era - 719468;
-}
-
-static guint
-digits_value(const gchar *s, guint count)
-{
-	guint value = 0;
-
-	for (guint i = 0; i < count; i++)
-		value = value * 10 + (guint)(s[i] - '0');
-	return value;
-}
-
-/* exactly what the writer makes, without the cost of a GDateTime (three per
- * job, 100 000 jobs); anything else, valid or not, is left to GLib */
-static gboolean
-parse_canonical_time(const gchar *s, gint64 *usec)
-{
-	static const gchar shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-	guint year, month, day, hour, minute, second;
-
-	for (guint i = 0; i < sizeof(shape) - 1; i++) {
-		if (shape[i] == 'd' ? !g_ascii_isdigit(s[i]) : s[i] != shape[i])
-			return FALSE;
-	}
-	if (s[sizeof(shape) - 1] != '\0')
-		return FALSE;
-	year = digits_value(s, 4);
-	month = digits_value(s + 5, 2);
-	day = digits_value(s + 8, 2);
-	hour = digits_value(s + 11, 2);
-	minute = digits_value(s + 14, 2);
-	second = digits_value(s + 17, 2);
-	if (year < 1970 || month < 1 || month > 12 || day < 1 ||
-	    day > g_date_get_days_in_month((GDateMonth)month, (GDateYear)year) || hour > 23 ||
-	    minute > 59 || second > 59)
-		return FALSE;
-	*usec = ((days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second;
-	*usec = *usec * G_USEC_PER_SEC + digits_value(s + 20, 6);
+	*out = g_strdup(json_node_get_string(node));
 	return TRUE;
 }
 
 static gboolean
-read_time(const gchar *key, const Value *value, gint64 *out, GError **error)
+read_time(const gchar *key, JsonNode *node, gint64 *out, GError **error)
 {
 	g_autoptr(GDateTime) dt = NULL;
 
-	if (value->kind == VALUE_NULL) {
+	if (JSON_NODE_HOLDS_NULL(node)) {
 		*out = 0;
 		return TRUE;
 	}
-	if (value->kind == VALUE_STRING && parse_canonical_time(value->string, out))
-		return TRUE;
-	if (value->kind == VALUE_STRING)
-		dt = g_date_time_new_from_iso8601(value->string, NULL);
+	if (node_holds(node, G_TYPE_STRING))
+		dt = g_date_time_new_from_iso8601(json_node_get_string(node), NULL);
 	/* before 1970 cannot be a job's time and would not survive the writer */
 	if (dt == NULL || g_date_time_to_unix(dt) < 0)
 		return set_type_error(key, "an RFC 3339 date-time after 1970 or null", error);
@@ -544,71 +452,57 @@ read_time(const gchar *key, const Value *value, gint64 *out, GError **error)
 }
 
 static gboolean
-read_int(const gchar *key, const Value *value, gint64 min, gint64 max, gint64 *out,
-	 GError **error)
+read_int(const gchar *key, JsonNode *node, gint64 min, gint64 max, gint64 *out, GError **error)
 {
 	g_autofree gchar *expected = NULL;
 
-	if (value->kind == VALUE_INT && value->integer >= min && value->integer <= max) {
-		*out = value->integer;
+	if (node_holds(node, G_TYPE_INT64) && json_node_get_int(node) >= min &&
+	    json_node_get_int(node) <= max) {
+		*out = json_node_get_int(node);
 		return TRUE;
 	}
-	if (error == NULL)
-		return FALSE;
 	expected = g_strdup_printf("an integer between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
 				   min, max);
 	return set_type_error(key, expected, error);
 }
 
 static gboolean
-read_double(const gchar *key, const Value *value, gdouble *out, GError **error)
+read_double(const gchar *key, JsonNode *node, gdouble *out, GError **error)
 {
-	gdouble number;
-
-	/* a hand-written 2 is as good as 2.0; 1e999 reads as infinity, which
-	 * the writer could not put back */
-	switch (value->kind) {
-	case VALUE_NULL:
+	if (JSON_NODE_HOLDS_NULL(node)) {
 		*out = 0.0;
 		return TRUE;
-	case VALUE_INT:
-		number = (gdouble)value->integer;
-		break;
-	case VALUE_DOUBLE:
-		number = value->number;
-		break;
-	default:
-		return set_type_error(key, "a finite number or null", error);
 	}
-	if (!isfinite(number))
+	/* a hand-written 2 is as good as 2.0; 1e999 reads as infinity, which
+	 * the writer could not put back */
+	if ((!node_holds(node, G_TYPE_INT64) && !node_holds(node, G_TYPE_DOUBLE)) ||
+	    !isfinite(json_node_get_double(node)))
 		return set_type_error(key, "a finite number or null", error);
-	*out = number;
+	*out = json_node_get_double(node);
 	return TRUE;
 }
 
 static gboolean
-read_boolean(const gchar *key, const Value *value, gboolean *out, GError **error)
+read_boolean(const gchar *key, JsonNode *node, gboolean *out, GError **error)
 {
-	if (value->kind != VALUE_BOOLEAN)
+	if (!node_holds(node, G_TYPE_BOOLEAN))
 		return set_type_error(key, "true or false", error);
-	*out = value->boolean;
+	*out = json_node_get_boolean(node);
 	return TRUE;
 }
 
 static gboolean
-read_enum(const gchar *key, const Value *value, const gchar *const *names, gint *out,
+read_enum(const gchar *key, JsonNode *node, const gchar *const *names, gint *out,
 	  GError **error)
 {
 	g_autofree gchar *expected = NULL;
 
-	for (guint i = 0; value->kind == VALUE_STRING && names[i] != NULL; i++) {
-		if (g_str_equal(value->string, names[i])) {
+	for (guint i = 0; node_holds(node, G_TYPE_STRING) && names[i] != NULL; i++) {
+		if (g_str_equal(json_node_get_string(node), names[i])) {
 			*out = (gint)i;
 			return TRUE;
 		}
 	}
-	if (error == NULL)
-		return FALSE;
 	expected = g_strjoinv(", ", (gchar **)names);
 	g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS, "key '%s': expected one of %s",
 		    key, expected);
@@ -616,179 +510,109 @@ read_enum(const gchar *key, const Value *value, const gchar *const *names, gint 
 }
 
 static gboolean
-read_identity_member(const IdentityMember *member, const Value *value, Av1dFileIdentity *out,
-		     GError **error)
+read_argv(const gchar *key, JsonNode *node, GStrv *out, GError **error)
 {
-	gint64 number = 0;
-
-	if (!read_int(member->key, value, member->min, G_MAXINT64, &number, error))
-		return FALSE;
-	/* the same bits for the unsigned members */
-	*(gint64 *)(gpointer)((guint8 *)out + member->offset) = number;
-	return TRUE;
-}
-
-static gboolean
-read_number_field(Av1dJob *job, const Field *field, const Value *value, GError **error)
-{
-	gint64 number = 0;
-
-	switch (field->type) {
-	case FIELD_ID:
-		if (!read_int(field->key, value, 1, G_MAXINT64, &number, error))
-			return FALSE;
-		*MEMBER(job, field, guint64) = (guint64)number;
-		return TRUE;
-	case FIELD_COUNT:
-		if (!read_int(field->key, value, 0, G_MAXINT64, &number, error))
-			return FALSE;
-		*MEMBER(job, field, guint64) = (guint64)number;
-		return TRUE;
-	case FIELD_UINT:
-		if (!read_int(field->key, value, 0, G_MAXUINT, &number, error))
-			return FALSE;
-		*MEMBER(job, field, guint) = (guint)number;
-		return TRUE;
-	case FIELD_INT:
-		if (!read_int(field->key, value, G_MININT, G_MAXINT, &number, error))
-			return FALSE;
-		*MEMBER(job, field, gint) = (gint)number;
-		return TRUE;
-	default:
-		return read_double(field->key, value, MEMBER(job, field, gdouble), error);
-	}
-}
-
-/* every field but argv and identity, which are not scalars */
-static gboolean
-read_scalar_field(Av1dJob *job, const Field *field, const Value *value, GError **error)
-{
-	switch (field->type) {
-	case FIELD_PATH:
-		return read_path(field->key, value, field->required, MEMBER(job, field, gchar *),
-				 error);
-	case FIELD_STRING:
-		return read_string(field->key, value, MEMBER(job, field, gchar *), error);
-	case FIELD_TIME:
-		return read_time(field->key, value, MEMBER(job, field, gint64), error);
-	case FIELD_BOOLEAN:
-		return read_boolean(field->key, value, MEMBER(job, field, gboolean), error);
-	case FIELD_STATUS:
-		return read_enum(field->key, value, status_names, (gint *)&job->status, error);
-	case FIELD_STAGE:
-		return read_enum(field->key, value, stage_names, (gint *)&job->stage, error);
-	case FIELD_ARGV:
-	case FIELD_IDENTITY:
-		/* not scalars; the callers read them */
-		return set_type_error(field->key, "a different reader", error);
-	default:
-		return read_number_field(job, field, value, error);
-	}
-}
-
-/* a job with the defaults that absent optional keys keep */
-static Av1dJob *
-new_blank_job(void)
-{
-	Av1dJob *job = av1d_job_new(0, NULL);
-
-	job->created_at = 0;
-	return job;
-}
-
-/* --- reading from a JsonNode --- */
-
-static void
-value_from_node(JsonNode *node, Value *value)
-{
-	memset(value, 0, sizeof(*value));
-	value->kind = VALUE_OTHER;
-	if (JSON_NODE_HOLDS_NULL(node)) {
-		value->kind = VALUE_NULL;
-	} else if (JSON_NODE_HOLDS_VALUE(node)) {
-		GType type = json_node_get_value_type(node);
-
-		if (type == G_TYPE_BOOLEAN) {
-			value->kind = VALUE_BOOLEAN;
-			value->boolean = json_node_get_boolean(node);
-		} else if (type == G_TYPE_INT64) {
-			value->kind = VALUE_INT;
-			value->integer = json_node_get_int(node);
-		} else if (type == G_TYPE_DOUBLE) {
-			value->kind = VALUE_DOUBLE;
-			value->number = json_node_get_double(node);
-		} else if (type == G_TYPE_STRING) {
-			value->kind = VALUE_STRING;
-			value->string = json_node_get_string(node);
-		}
-	}
-}
-
-static gboolean
-read_argv_node(const gchar *key, JsonNode *node, GStrv *out, GError **error)
-{
-	JsonArray *array;
 	g_autoptr(GPtrArray) result = NULL;
+	JsonArray *array;
 	guint length;
 
-	if (JSON_NODE_HOLDS_NULL(node)) {
-		g_clear_pointer(out, g_strfreev);
+	if (JSON_NODE_HOLDS_NULL(node))
 		return TRUE;
-	}
 	if (!JSON_NODE_HOLDS_ARRAY(node))
 		return set_type_error(key, "an array of strings or null", error);
 	array = json_node_get_array(node);
 	length = json_array_get_length(array);
 	result = g_ptr_array_new_full(length + 1, g_free);
 	for (guint i = 0; i < length; i++) {
-		Value value;
+		JsonNode *element = json_array_get_element(array, i);
 
-		value_from_node(json_array_get_element(array, i), &value);
-		if (value.kind != VALUE_STRING)
+		if (!node_holds(element, G_TYPE_STRING))
 			return set_type_error(key, "an array of strings or null", error);
-		g_ptr_array_add(result, path_from_string(value.string));
+		g_ptr_array_add(result, path_from_string(json_node_get_string(element)));
 	}
 	g_ptr_array_add(result, NULL);
-	g_strfreev(*out);
 	*out = (GStrv)g_ptr_array_free(g_steal_pointer(&result), FALSE);
 	return TRUE;
 }
 
 static gboolean
-read_identity_node(const gchar *key, JsonNode *node, Av1dFileIdentity *out, GError **error)
+read_identity(const gchar *key, JsonNode *node, Av1dFileIdentity *out, GError **error)
 {
 	JsonObject *object;
 
-	memset(out, 0, sizeof(*out));
 	if (JSON_NODE_HOLDS_NULL(node))
 		return TRUE;
 	if (!JSON_NODE_HOLDS_OBJECT(node))
 		return set_type_error(key, "an object with dev, ino, size and mtime_ns", error);
 	object = json_node_get_object(node);
 	for (guint i = 0; i < G_N_ELEMENTS(identity_members); i++) {
-		JsonNode *member = json_object_get_member(object, identity_members[i].name);
-		Value value;
+		const IdentityMember *member = &identity_members[i];
+		JsonNode *value = json_object_get_member(object, member->name);
 
-		if (member == NULL)
-			continue;
-		value_from_node(member, &value);
-		if (!read_identity_member(&identity_members[i], &value, out, error))
+		/* the same bits for the unsigned members */
+		if (value != NULL &&
+		    !read_int(member->key, value, member->min, G_MAXINT64,
+			      (gint64 *)(gpointer)((guint8 *)out + member->offset), error))
 			return FALSE;
 	}
 	return TRUE;
 }
 
 static gboolean
-read_node_field(Av1dJob *job, const Field *field, JsonNode *node, GError **error)
+read_number_field(Av1dJob *job, const Field *field, JsonNode *node, GError **error)
 {
-	Value value;
+	gint64 number = 0;
 
-	if (field->type == FIELD_ARGV)
-		return read_argv_node(field->key, node, &job->argv, error);
-	if (field->type == FIELD_IDENTITY)
-		return read_identity_node(field->key, node, &job->identity, error);
-	value_from_node(node, &value);
-	return read_scalar_field(job, field, &value, error);
+	switch (field->type) {
+	case FIELD_ID:
+		if (!read_int(field->key, node, 1, G_MAXINT64, &number, error))
+			return FALSE;
+		*MEMBER(job, field, guint64) = (guint64)number;
+		return TRUE;
+	case FIELD_COUNT:
+		if (!read_int(field->key, node, 0, G_MAXINT64, &number, error))
+			return FALSE;
+		*MEMBER(job, field, guint64) = (guint64)number;
+		return TRUE;
+	case FIELD_UINT:
+		if (!read_int(field->key, node, 0, G_MAXUINT, &number, error))
+			return FALSE;
+		*MEMBER(job, field, guint) = (guint)number;
+		return TRUE;
+	case FIELD_INT:
+		if (!read_int(field->key, node, G_MININT, G_MAXINT, &number, error))
+			return FALSE;
+		*MEMBER(job, field, gint) = (gint)number;
+		return TRUE;
+	default:
+		return read_double(field->key, node, MEMBER(job, field, gdouble), error);
+	}
+}
+
+static gboolean
+read_field(Av1dJob *job, const Field *field, JsonNode *node, GError **error)
+{
+	switch (field->type) {
+	case FIELD_PATH:
+		return read_path(field->key, node, field->required, MEMBER(job, field, gchar *),
+				 error);
+	case FIELD_STRING:
+		return read_string(field->key, node, MEMBER(job, field, gchar *), error);
+	case FIELD_TIME:
+		return read_time(field->key, node, MEMBER(job, field, gint64), error);
+	case FIELD_BOOLEAN:
+		return read_boolean(field->key, node, MEMBER(job, field, gboolean), error);
+	case FIELD_STATUS:
+		return read_enum(field->key, node, status_names, (gint *)&job->status, error);
+	case FIELD_STAGE:
+		return read_enum(field->key, node, stage_names, (gint *)&job->stage, error);
+	case FIELD_ARGV:
+		return read_argv(field->key, node, &job->argv, error);
+	case FIELD_IDENTITY:
+		return read_identity(field->key, node, &job->identity, error);
+	default:
+		return read_number_field(job, field, node, error);
+	}
 }
 
 Av1dJob *
@@ -806,7 +630,8 @@ av1d_job_from_json(JsonNode *node, GError **error)
 	}
 	object = json_node_get_object(node);
 	/* absent optional keys keep the defaults; an old file lacks newer keys */
-	job = new_blank_job();
+	job = av1d_job_new(0, NULL);
+	job->created_at = 0;
 	for (guint i = 0; i < G_N_ELEMENTS(job_fields); i++) {
 		const Field *field = &job_fields[i];
 		JsonNode *member = json_object_get_member(object, field->key);
@@ -816,398 +641,24 @@ av1d_job_from_json(JsonNode *node, GError **error)
 				    "key '%s': missing", field->key);
 			return NULL;
 		}
-		if (member != NULL && !read_node_field(job, field, member, error))
+		if (member != NULL && !read_field(job, field, member, error))
 			return NULL;
 	}
 	return g_steal_pointer(&job);
-}
-
-/* --- reading fast ---
- *
- * building a json-glib tree per file took 20-30 us, more than everything
- * else in loading a 100 000 job store, so plain RFC 8259 JSON is read
- * straight into the struct (about 3 us). this reader only ever gives up: on
- * anything it does not take (a raw control character, a \u escape of a
- * surrogate or NUL, a duplicate key, deep nesting, a value the checks
- * refuse) it returns NULL, and json-glib decides and words the error. it is
- * stricter than json-glib, never more lenient; the tests hold the two
- * readers to the same result on every input the fast one takes.
- */
-
-#define FAST_MAX_DEPTH 32
-
-typedef struct {
-	const gchar *p;
-	const gchar *end;
-	GString *scratch; /* the last string read, unescaped */
-} Reader;
-
-/* the next significant character, or 0 at the end */
-static gchar
-fast_peek(Reader *r)
-{
-	while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
-		r->p++;
-	return r->p < r->end ? *r->p : '\0';
-}
-
-static gboolean
-fast_take(Reader *r, gchar c)
-{
-	if (fast_peek(r) != c || c == '\0')
-		return FALSE;
-	r->p++;
-	return TRUE;
-}
-
-static gboolean
-fast_unicode_escape(Reader *r)
-{
-	gunichar c = 0;
-
-	if (r->end - r->p < 4)
-		return FALSE;
-	for (guint i = 0; i < 4; i++, r->p++) {
-		gint digit = g_ascii_xdigit_value(*r->p);
-
-		if (digit < 0)
-			return FALSE;
-		c = c * 16 + (gunichar)digit;
-	}
-	/* surrogate pairs and NUL are rare enough to leave to json-glib */
-	if (c == 0 || (c >= 0xD800 && c <= 0xDFFF))
-		return FALSE;
-	g_string_append_unichar(r->scratch, c);
-	return TRUE;
-}
-
-/* at the character after a backslash */
-static gboolean
-fast_escape(Reader *r)
-{
-	static const gchar from[] = "\"\\/bfnrt";
-	static const gchar to[] = "\"\\/\b\f\n\r\t";
-	const gchar *hit;
-
-	if (r->p >= r->end)
-		return FALSE;
-	if (*r->p == 'u') {
-		r->p++;
-		return fast_unicode_escape(r);
-	}
-	hit = *r->p != '\0' ? strchr(from, *r->p) : NULL;
-	if (hit == NULL)
-		return FALSE;
-	g_string_append_c(r->scratch, to[hit - from]);
-	r->p++;
-	return TRUE;
-}
-
-/* reads a string into r->scratch */
-static gboolean
-fast_string(Reader *r)
-{
-	guchar seen = 0; /* every byte or'ed: the top bit says "not ASCII" */
-
-	g_string_truncate(r->scratch, 0);
-	if (!fast_take(r, '"'))
-		return FALSE;
-	while (r->p < r->end) {
-		const gchar *start = r->p;
-
-		while (r->p < r->end && *r->p != '"' && *r->p != '\\' && (guchar)*r->p >= 0x20)
-			seen |= (guchar)*r->p++;
-		g_string_append_len(r->scratch, start, r->p - start);
-		if (r->p >= r->end || (guchar)*r->p < 0x20)
-			return FALSE;
-		if (*r->p++ == '"')
-			return (seen & 0x80) == 0 ||
-			       g_utf8_validate_len(r->scratch->str, r->scratch->len, NULL);
-		if (!fast_escape(r))
-			return FALSE;
-		/* a \u escape may have added non-ASCII */
-		seen |= 0x80;
-	}
-	return FALSE;
-}
-
-static void
-fast_digits(Reader *r)
-{
-	while (r->p < r->end && g_ascii_isdigit(*r->p))
-		r->p++;
-}
-
-/* the JSON number grammar exactly; integers as json-glib sees them: no
- * fraction and no exponent */
-static gboolean
-fast_number(Reader *r, Value *value)
-{
-	const gchar *start = r->p;
-	gchar text[64];
-	gsize length;
-
-	value->kind = VALUE_INT;
-	if (r->p < r->end && *r->p == '-')
-		r->p++;
-	if (r->p >= r->end || !g_ascii_isdigit(*r->p) ||
-	    (*r->p == '0' && r->p + 1 < r->end && g_ascii_isdigit(r->p[1])))
-		return FALSE;
-	fast_digits(r);
-	if (r->p < r->end && *r->p == '.') {
-		value->kind = VALUE_DOUBLE;
-		if (++r->p >= r->end || !g_ascii_isdigit(*r->p))
-			return FALSE;
-		fast_digits(r);
-	}
-	if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
-		value->kind = VALUE_DOUBLE;
-		if (++r->p < r->end && (*r->p == '+' || *r->p == '-'))
-			r->p++;
-		if (r->p >= r->end || !g_ascii_isdigit(*r->p))
-			return FALSE;
-		fast_digits(r);
-	}
-	length = (gsize)(r->p - start);
-	if (length >= sizeof(text))
-		return FALSE;
-	memcpy(text, start, length);
-	text[length] = '\0';
-	if (value->kind == VALUE_DOUBLE) {
-		value->number = g_ascii_strtod(text, NULL);
-		return TRUE;
-	}
-	return g_ascii_string_to_signed(text, 10, G_MININT64, G_MAXINT64, &value->integer, NULL);
-}
-
-static gboolean
-fast_word(Reader *r, const gchar *word)
-{
-	gsize length = strlen(word);
-
-	if ((gsize)(r->end - r->p) < length || memcmp(r->p, word, length) != 0)
-		return FALSE;
-	r->p += length;
-	return TRUE;
-}
-
-static gboolean
-fast_scalar(Reader *r, Value *value)
-{
-	memset(value, 0, sizeof(*value));
-	switch (fast_peek(r)) {
-	case '"':
-		value->kind = VALUE_STRING;
-		if (!fast_string(r))
-			return FALSE;
-		/* only now: appending may have moved the buffer */
-		value->string = r->scratch->str;
-		return TRUE;
-	case 't':
-		value->kind = VALUE_BOOLEAN;
-		value->boolean = TRUE;
-		return fast_word(r, "true");
-	case 'f':
-		value->kind = VALUE_BOOLEAN;
-		return fast_word(r, "false");
-	case 'n':
-		value->kind = VALUE_NULL;
-		return fast_word(r, "null");
-	default:
-		return fast_number(r, value);
-	}
-}
-
-static gboolean fast_skip_value(Reader *r, guint depth);
-
-/* the rest of an array or object whose opening bracket was taken */
-static gboolean
-fast_skip_container(Reader *r, gchar close, guint depth)
-{
-	if (fast_take(r, close))
-		return TRUE;
-	do {
-		if (close == '}' && (!fast_string(r) || !fast_take(r, ':')))
-			return FALSE;
-		if (!fast_skip_value(r, depth + 1))
-			return FALSE;
-	} while (fast_take(r, ','));
-	return fast_take(r, close);
-}
-
-/* an unknown key's value: checked for syntax, then forgotten */
-static gboolean
-fast_skip_value(Reader *r, guint depth)
-{
-	Value value;
-
-	if (depth > FAST_MAX_DEPTH)
-		return FALSE;
-	if (fast_take(r, '{'))
-		return fast_skip_container(r, '}', depth);
-	if (fast_take(r, '['))
-		return fast_skip_container(r, ']', depth);
-	return fast_scalar(r, &value);
-}
-
-static gboolean
-fast_argv(Reader *r, GStrv *out)
-{
-	g_autoptr(GPtrArray) result = NULL;
-
-	if (fast_peek(r) == 'n' && fast_word(r, "null")) {
-		g_clear_pointer(out, g_strfreev);
-		return TRUE;
-	}
-	if (!fast_take(r, '['))
-		return FALSE;
-	result = g_ptr_array_new_full(24, g_free);
-	if (!fast_take(r, ']')) {
-		do {
-			if (!fast_string(r))
-				return FALSE;
-			g_ptr_array_add(result, path_from_string(r->scratch->str));
-		} while (fast_take(r, ','));
-		if (!fast_take(r, ']'))
-			return FALSE;
-	}
-	g_ptr_array_add(result, NULL);
-	g_strfreev(*out);
-	*out = (GStrv)g_ptr_array_free(g_steal_pointer(&result), FALSE);
-	return TRUE;
-}
-
-static gint
-find_identity_member(const gchar *name)
-{
-	for (guint i = 0; i < G_N_ELEMENTS(identity_members); i++) {
-		if (g_str_equal(identity_members[i].name, name))
-			return (gint)i;
-	}
-	return -1;
-}
-
-static gboolean
-fast_identity(Reader *r, Av1dFileIdentity *out)
-{
-	guint seen = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (fast_peek(r) == 'n')
-		return fast_word(r, "null");
-	if (!fast_take(r, '{'))
-		return FALSE;
-	if (fast_take(r, '}'))
-		return TRUE;
-	do {
-		gint index;
-		Value value;
-
-		if (!fast_string(r) || !fast_take(r, ':'))
-			return FALSE;
-		index = find_identity_member(r->scratch->str);
-		if (index < 0) {
-			if (!fast_skip_value(r, 2))
-				return FALSE;
-			continue;
-		}
-		if ((seen & (1u << index)) != 0 || !fast_scalar(r, &value) ||
-		    !read_identity_member(&identity_members[index], &value, out, NULL))
-			return FALSE;
-		seen |= 1u << index;
-	} while (fast_take(r, ','));
-	return fast_take(r, '}');
-}
-
-/* the writer's order makes @hint the right guess for its own files */
-static gint
-find_field(const gchar *key, guint hint)
-{
-	if (hint < G_N_ELEMENTS(job_fields) && g_str_equal(job_fields[hint].key, key))
-		return (gint)hint;
-	for (guint i = 0; i < G_N_ELEMENTS(job_fields); i++) {
-		if (g_str_equal(job_fields[i].key, key))
-			return (gint)i;
-	}
-	return -1;
-}
-
-G_STATIC_ASSERT(G_N_ELEMENTS(job_fields) <= 64);
-
-static gboolean
-fast_member(Reader *r, Av1dJob *job, guint *hint, guint64 *seen)
-{
-	const Field *field;
-	Value value;
-	gint index;
-
-	if (!fast_string(r) || !fast_take(r, ':'))
-		return FALSE;
-	index = find_field(r->scratch->str, *hint);
-	if (index < 0)
-		return fast_skip_value(r, 1);
-	if ((*seen & (G_GUINT64_CONSTANT(1) << index)) != 0)
-		return FALSE;
-	*seen |= G_GUINT64_CONSTANT(1) << index;
-	*hint = (guint)index + 1;
-	field = &job_fields[index];
-	if (field->type == FIELD_ARGV)
-		return fast_argv(r, &job->argv);
-	if (field->type == FIELD_IDENTITY)
-		return fast_identity(r, &job->identity);
-	return fast_scalar(r, &value) && read_scalar_field(job, field, &value, NULL);
-}
-
-static gboolean
-fast_has_required(guint64 seen)
-{
-	for (guint i = 0; i < G_N_ELEMENTS(job_fields); i++) {
-		if (job_fields[i].required && (seen & (G_GUINT64_CONSTANT(1) << i)) == 0)
-			return FALSE;
-	}
-	return TRUE;
 }
 
 Av1dJob *
-av1d_job_from_data_fast(const gchar *data, gsize length)
-{
-	g_autoptr(Av1dJob) job = NULL;
-	g_autoptr(GString) scratch = NULL;
-	Reader reader = {data, data + length, NULL};
-	guint64 seen = 0;
-	guint hint = 0;
-
-	g_return_val_if_fail(data != NULL || length == 0, NULL);
-	if (!fast_take(&reader, '{'))
-		return NULL;
-	scratch = g_string_sized_new(256);
-	reader.scratch = scratch;
-	job = new_blank_job();
-	if (!fast_take(&reader, '}')) {
-		do {
-			if (!fast_member(&reader, job, &hint, &seen))
-				return NULL;
-		} while (fast_take(&reader, ','));
-		if (!fast_take(&reader, '}'))
-			return NULL;
-	}
-	if (fast_peek(&reader) != '\0' || reader.p != reader.end || !fast_has_required(seen))
-		return NULL;
-	return g_steal_pointer(&job);
-}
-
-/* --- reading from text --- */
-
-static Av1dJob *
-from_data_json_glib(JsonParser *parser, const gchar *data, gsize length, GError **error)
+av1d_job_from_data_with_parser(JsonParser *parser, const gchar *data, gssize length,
+			       GError **error)
 {
 	JsonNode *root;
 
-	if (length == 0) {
-		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS, "empty document");
-		return NULL;
-	}
-	if (!json_parser_load_from_data(parser, data, (gssize)length, error)) {
+	g_return_val_if_fail(JSON_IS_PARSER(parser), NULL);
+	g_return_val_if_fail(data != NULL || length == 0, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+	/* json-glib wants a non-NULL pointer even for no data */
+	if (!json_parser_load_from_data(parser, data != NULL ? data : "", length, error)) {
 		av1d_error_convert(error);
 		return NULL;
 	}
@@ -1220,39 +671,11 @@ from_data_json_glib(JsonParser *parser, const gchar *data, gsize length, GError 
 }
 
 Av1dJob *
-av1d_job_from_data_with_parser(JsonParser *parser, const gchar *data, gssize length,
-			       GError **error)
-{
-	gsize size;
-	Av1dJob *job;
-
-	g_return_val_if_fail(JSON_IS_PARSER(parser), NULL);
-	g_return_val_if_fail(data != NULL || length == 0, NULL);
-	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-
-	size = length < 0 ? strlen(data) : (gsize)length;
-	job = av1d_job_from_data_fast(data, size);
-	if (job != NULL)
-		return job;
-	return from_data_json_glib(parser, data, size, error);
-}
-
-Av1dJob *
 av1d_job_from_data(const gchar *data, gssize length, GError **error)
 {
-	g_autoptr(JsonParser) parser = NULL;
-	gsize size;
-	Av1dJob *job;
+	g_autoptr(JsonParser) parser = json_parser_new_immutable();
 
-	g_return_val_if_fail(data != NULL || length == 0, NULL);
-	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-
-	size = length < 0 ? strlen(data) : (gsize)length;
-	job = av1d_job_from_data_fast(data, size);
-	if (job != NULL)
-		return job;
-	parser = json_parser_new_immutable();
-	return from_data_json_glib(parser, data, size, error);
+	return av1d_job_from_data_with_parser(parser, data, length, error);
 }
 
 /* --- state --- */

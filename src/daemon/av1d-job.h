@@ -88,9 +88,10 @@ av1d_job_unref(Av1dJob *self);
 
 /* every field is written (null when unset) so a file documents itself; a
  * path that is not UTF-8 becomes a file:// URI, other strings that are not
- * UTF-8 are repaired, non-finite numbers become null. Reading ignores
- * unknown keys, gives missing optional keys their defaults and fails with
- * AV1D_ERROR_INVALID_ARGS naming the key for anything else. */
+ * UTF-8 are repaired; doubles are kept within ±1e16, below 1e-4 they become
+ * 0 and non-finite ones null. Reading ignores unknown keys, gives missing
+ * optional keys their defaults and fails with AV1D_ERROR_INVALID_ARGS
+ * naming the key for anything else. */
 JsonNode *
 av1d_job_to_json(const Av1dJob *self);
 Av1dJob *
@@ -104,11 +105,6 @@ av1d_job_from_data(const gchar *data, gssize length, GError **error);
 Av1dJob *
 av1d_job_from_data_with_parser(JsonParser *parser, const gchar *data, gssize length,
 			       GError **error);
-/* the reader the two above try first: strict JSON straight into the struct,
- * NULL (without a reason) for anything it leaves to json-glib. Whatever it
- * accepts, av1d_job_from_json() reads the same; exposed for the tests. */
-Av1dJob *
-av1d_job_from_data_fast(const gchar *data, gsize length);
 
 /* refuses illegal transitions with AV1D_ERROR_BAD_STATE; running stamps
  * started_at, a finished status stamps finished_at, pending (re-queue or
