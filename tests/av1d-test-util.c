@@ -81,8 +81,8 @@ av1d_test_checksum(const gchar *path)
 	return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
 }
 
-static gint
-av1d_test_compare_names(gconstpointer a, gconstpointer b)
+gint
+av1d_test_compare_strings(gconstpointer a, gconstpointer b)
 {
 	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
 }
@@ -97,7 +97,7 @@ av1d_test_list_dir(const gchar *path)
 	g_assert_nonnull(dir);
 	while ((name = g_dir_read_name(dir)) != NULL)
 		g_ptr_array_add(names, g_strdup(name));
-	g_ptr_array_sort(names, av1d_test_compare_names);
+	g_ptr_array_sort(names, av1d_test_compare_strings);
 	g_ptr_array_add(names, NULL);
 	return g_strjoinv(",", (gchar **)names->pdata);
 }

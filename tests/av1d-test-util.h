@@ -29,6 +29,9 @@ void
 av1d_test_copy_media(const gchar *name, const gchar *dir, const gchar *as);
 gchar *
 av1d_test_checksum(const gchar *path);
+/* GCompareFunc for a GPtrArray of strings */
+gint
+av1d_test_compare_strings(gconstpointer a, gconstpointer b);
 /* the names in @dir, sorted, comma-separated */
 gchar *
 av1d_test_list_dir(const gchar *dir);

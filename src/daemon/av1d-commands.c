@@ -15,6 +15,7 @@
 #include "av1d-job-store.h"
 #include "av1d-manager.h"
 #include "av1d-sidecar.h"
+#include "av1d-stable.h"
 
 /* the machine as probed, the backend chosen from it and why */
 typedef struct {
@@ -86,20 +87,29 @@ av1d_command_report_job(Av1dJob *job)
 		display, reason);
 }
 
-static void
+/* --once: what is there and stable now (quiet for stable_secs, no writer);
+ * a file still arriving is left for the next run */
+static gboolean
 av1d_command_enqueue_candidates(const Av1dConfig *config, Av1dManager *manager, GError **error)
 {
 	g_autoptr(GPtrArray) candidates = av1d_candidate_list(config, error);
 
 	if (candidates == NULL)
-		return;
+		return FALSE;
 	for (guint i = 0; i < candidates->len; i++) {
 		const gchar *path = g_ptr_array_index(candidates, i);
 		g_autoptr(GError) error_local = NULL;
 
+		if (!av1d_stable_check_now(path, config->stable_secs * 1000, &error_local)) {
+			g_message("not yet stable, left for the next run: %s%s%s", path,
+				  error_local != NULL ? ": " : "",
+				  error_local != NULL ? error_local->message : "");
+			continue;
+		}
 		if (av1d_manager_enqueue(manager, path, &error_local) == NULL)
 			g_debug("not queueing %s: %s", path, error_local->message);
 	}
+	return TRUE;
 }
 
 /* --dry-run: the plan for every candidate, nothing written */
@@ -167,8 +177,8 @@ av1d_command_run(const Av1dConfig *config, Av1dCommandFlags flags, GError **erro
 	sigint_id = g_unix_signal_add(SIGINT, av1d_command_quit_cb, loop);
 
 	av1d_manager_requeue_unfinished(manager);
-	av1d_command_enqueue_candidates(config, manager, error);
-	if (error != NULL && *error != NULL)
+	if (once ? !av1d_command_enqueue_candidates(config, manager, error)
+		 : !av1d_manager_start_watching(manager, error))
 		return 1;
 	g_message("av1d %s started, %u jobs known, %u queued", PACKAGE_VERSION,
 		  av1d_job_store_get_size(store), av1d_manager_get_pending_count(manager) +

@@ -4,7 +4,9 @@
 
 #include "av1d-error.h"
 #include "av1d-log.h"
+#include "av1d-stable.h"
 #include "av1d-swap.h"
+#include "av1d-watcher.h"
 #include "av1d-manager.h"
 #include "av1d-pipeline.h"
 
@@ -21,7 +23,11 @@ struct _Av1dManager {
 	GHashTable *running;	/* id (guint64*) -> GCancellable* */
 	gboolean paused;
 	gboolean stopping; /* cancel_all() was called: interrupted jobs stay queued */
+	GHashTable *requeue_ids; /* ids (guint64*) to queue again once cancelled */
 	guint idle_id;
+	Av1dWatcher *watcher; /* NULL with --once */
+	Av1dStableGate *gate;
+	gint64 crawl_started; /* monotonic µs, for the log */
 };
 
 G_DEFINE_TYPE(Av1dManager, av1d_manager, G_TYPE_OBJECT)
@@ -72,7 +78,8 @@ av1d_manager_mark_interrupted(Av1dManager *self, Av1dJob *job)
 		return;
 	}
 	job->stage = AV1D_JOB_STAGE_QUEUED;
-	av1d_job_set_reason(job, "interrupted by a daemon stop; queued again");
+	av1d_job_set_reason(job, self->stopping ? "interrupted by a daemon stop; queued again"
+					       : "interrupted (the file was renamed); queued again");
 	if (!av1d_job_store_save(self->store, job, &error))
 		g_warning("job %" G_GUINT64_FORMAT ": %s", job->id, error->message);
 }
@@ -91,10 +98,13 @@ av1d_manager_pipeline_cb(GObject *source, GAsyncResult *result, gpointer user_da
 
 	if (!av1d_pipeline_run_finish(result, &error)) {
 		g_info("job %" G_GUINT64_FORMAT ": %s", run->job->id, error->message);
-		if (self->stopping)
+		if (self->stopping || g_hash_table_contains(self->requeue_ids, &run->job->id))
 			av1d_manager_mark_interrupted(self, run->job);
 	}
 	g_hash_table_remove(self->running, &run->job->id);
+	if (g_hash_table_remove(self->requeue_ids, &run->job->id) && !self->stopping &&
+	    run->job->status == AV1D_JOB_STATUS_PENDING)
+		g_queue_push_tail(&self->pending, av1d_job_ref(run->job));
 	g_signal_emit(self, signals[SIGNAL_JOB_FINISHED], 0, run->job);
 	av1d_job_unref(run->job);
 	g_free(run);
@@ -388,6 +398,151 @@ av1d_manager_is_idle(Av1dManager *self)
 	       (self->paused || g_queue_is_empty(&self->pending));
 }
 
+/* --- watching ------------------------------------------------------------ */
+
+static Av1dJob *
+av1d_manager_find_queued(Av1dManager *self, const gchar *path, GList **link)
+{
+	for (GList *l = self->pending.head; l != NULL; l = l->next) {
+		Av1dJob *job = l->data;
+		if (g_strcmp0(job->source_path, path) == 0) {
+			*link = l;
+			return job;
+		}
+	}
+	return NULL;
+}
+
+/* a file already converted or decided on, unchanged since: nothing to do
+ * (this keeps a crawl of a finished library from queueing anything) */
+static gboolean
+av1d_manager_is_settled(Av1dManager *self, const gchar *path)
+{
+	Av1dFileIdentity identity;
+	Av1dJob *job;
+
+	if (!av1d_file_identity_from_path(path, &identity, NULL))
+		return FALSE;
+	job = av1d_job_store_lookup_by_identity(self->store, &identity);
+	return job != NULL && av1d_job_is_finished(job);
+}
+
+static void
+av1d_manager_file_changed_cb(Av1dWatcher *watcher, const gchar *path, gpointer user_data)
+{
+	Av1dManager *self = AV1D_MANAGER(user_data);
+	GList *link = NULL;
+
+	if (av1d_manager_find_queued(self, path, &link) != NULL || av1d_manager_is_settled(self, path))
+		return;
+	av1d_stable_gate_file_changed(self->gate, path);
+}
+
+static void
+av1d_manager_file_stable_cb(Av1dStableGate *gate, const gchar *path, gpointer user_data)
+{
+	Av1dManager *self = AV1D_MANAGER(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (av1d_manager_enqueue(self, path, &error) == NULL)
+		g_debug("not queueing %s: %s", path, error->message);
+}
+
+static void
+av1d_manager_file_removed_cb(Av1dWatcher *watcher, const gchar *path, gpointer user_data)
+{
+	Av1dManager *self = AV1D_MANAGER(user_data);
+	GList *link = NULL;
+	Av1dJob *job;
+
+	av1d_stable_gate_file_removed(self->gate, path);
+	job = av1d_manager_find_queued(self, path, &link);
+	if (job != NULL)
+		av1d_manager_cancel(self, job->id, NULL);
+}
+
+/* the job follows its file; a running encode starts over under the new name */
+static void
+av1d_manager_file_renamed_cb(Av1dWatcher *watcher,
+			     const gchar *old_path,
+			     const gchar *new_path,
+			     gpointer user_data)
+{
+	Av1dManager *self = AV1D_MANAGER(user_data);
+	Av1dJob *job = av1d_job_store_lookup_by_path(self->store, old_path);
+	g_autoptr(GError) error = NULL;
+
+	av1d_stable_gate_file_renamed(self->gate, old_path, new_path);
+	if (job == NULL)
+		return;
+	if (g_hash_table_contains(self->running, &job->id)) {
+		g_hash_table_add(self->requeue_ids, g_memdup2(&job->id, sizeof(job->id)));
+		av1d_manager_cancel(self, job->id, NULL);
+	}
+	av1d_job_store_set_source_path(self->store, job, new_path);
+	if (!av1d_job_store_save(self->store, job, &error))
+		g_warning("job %" G_GUINT64_FORMAT ": %s", job->id, error->message);
+	g_signal_emit(self, signals[SIGNAL_JOB_CHANGED], 0, job);
+}
+
+static void
+av1d_manager_crawl_finished_cb(Av1dWatcher *watcher, gpointer user_data)
+{
+	Av1dManager *self = AV1D_MANAGER(user_data);
+
+	g_message("crawl finished in %" G_GINT64_FORMAT " ms: %u directories watched",
+		  (g_get_monotonic_time() - self->crawl_started) / 1000,
+		  av1d_watcher_get_watched_dir_count(watcher));
+}
+
+gboolean
+av1d_manager_start_watching(Av1dManager *self, GError **error)
+{
+	g_return_val_if_fail(self->watcher == NULL, FALSE);
+	self->gate = av1d_stable_gate_new(self->config->stable_secs);
+	self->watcher = av1d_watcher_new(self->config);
+	g_signal_connect(self->gate, "file-stable", G_CALLBACK(av1d_manager_file_stable_cb), self);
+	g_signal_connect(self->watcher, "file-changed", G_CALLBACK(av1d_manager_file_changed_cb),
+			 self);
+	g_signal_connect(self->watcher, "file-removed", G_CALLBACK(av1d_manager_file_removed_cb),
+			 self);
+	g_signal_connect(self->watcher, "file-renamed", G_CALLBACK(av1d_manager_file_renamed_cb),
+			 self);
+	g_signal_connect(self->watcher, "crawl-finished",
+			 G_CALLBACK(av1d_manager_crawl_finished_cb), self);
+	self->crawl_started = g_get_monotonic_time();
+	return av1d_watcher_start(self->watcher, error);
+}
+
+void
+av1d_manager_rescan(Av1dManager *self)
+{
+	if (self->watcher == NULL)
+		return;
+	self->crawl_started = g_get_monotonic_time();
+	av1d_watcher_rescan(self->watcher);
+}
+
+guint
+av1d_manager_get_watched_dir_count(Av1dManager *self)
+{
+	return self->watcher != NULL ? av1d_watcher_get_watched_dir_count(self->watcher) : 0;
+}
+
+static void
+av1d_manager_dispose(GObject *object)
+{
+	Av1dManager *self = AV1D_MANAGER(object);
+
+	if (self->watcher != NULL)
+		g_signal_handlers_disconnect_by_data(self->watcher, self);
+	if (self->gate != NULL)
+		g_signal_handlers_disconnect_by_data(self->gate, self);
+	g_clear_object(&self->watcher);
+	g_clear_object(&self->gate);
+	G_OBJECT_CLASS(av1d_manager_parent_class)->dispose(object);
+}
+
 static void
 av1d_manager_finalize(GObject *object)
 {
@@ -396,6 +551,7 @@ av1d_manager_finalize(GObject *object)
 	g_clear_handle_id(&self->idle_id, g_source_remove);
 	g_queue_clear_full(&self->pending, (GDestroyNotify)av1d_job_unref);
 	g_hash_table_unref(self->running);
+	g_hash_table_unref(self->requeue_ids);
 	g_clear_object(&self->store);
 	g_free(self->render_node);
 	g_free(self->docker_bin);
@@ -409,6 +565,7 @@ av1d_manager_class_init(Av1dManagerClass *klass)
 {
 	GObjectClass *object_class = G_OBJECT_CLASS(klass);
 
+	object_class->dispose = av1d_manager_dispose;
 	object_class->finalize = av1d_manager_finalize;
 	signals[SIGNAL_JOB_CHANGED] = g_signal_new("job-changed", G_TYPE_FROM_CLASS(klass),
 						   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -425,6 +582,7 @@ av1d_manager_init(Av1dManager *self)
 {
 	g_queue_init(&self->pending);
 	self->running = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_object_unref);
+	self->requeue_ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 }
 
 Av1dManager *

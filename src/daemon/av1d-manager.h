@@ -47,4 +47,13 @@ av1d_manager_get_pending_count(Av1dManager *self);
 gboolean
 av1d_manager_is_idle(Av1dManager *self);
 
+/* daemon mode: watch the roots (initial crawl, inotify, stability gate) and
+ * queue files as they become stable */
+gboolean
+av1d_manager_start_watching(Av1dManager *self, GError **error);
+void
+av1d_manager_rescan(Av1dManager *self);
+guint
+av1d_manager_get_watched_dir_count(Av1dManager *self);
+
 G_END_DECLS

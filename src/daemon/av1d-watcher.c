@@ -13,6 +13,8 @@
 #include "av1d-sidecar.h"
 #include "av1d-watcher.h"
 
+#define AV1D_WATCHER_RATE_LIMIT_MS 50
+
 #define CRAWL_BATCH		 200
 #define CRAWL_ATTRIBUTES	 G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE
 #define WATCHES_LEFT_FOR_OTHERS	 500
@@ -407,6 +409,10 @@ av1d_watcher_add_monitor(Av1dWatcher *self, const gchar *path, const struct stat
 		g_debug("not watching %s: %s", path, error->message);
 		return NULL;
 	}
+	/* GIO holds back repeated CHANGED events for 800 ms by default; the
+	 * stability gate counts its quiet time from the last event, so that
+	 * delay would add to every file's latency */
+	g_file_monitor_set_rate_limit(monitor, AV1D_WATCHER_RATE_LIMIT_MS);
 	dir = g_new0(WatchedDir, 1);
 	dir->path = g_strdup(path);
 	dir->monitor = monitor;

@@ -1,0 +1,306 @@
+/*
+ * The daemon reacting to a library (SPEC 3): the real av1d, real inotify on
+ * a temp dir. What is queued is read from the job files the daemon writes
+ * (one per queued file). ffprobe is /bin/false here, so every job fails at
+ * once and the test sees only the queueing decisions.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "av1d-test-util.h"
+
+typedef struct {
+	gchar *dir;
+	gchar *library;
+	gchar *outside;
+	gchar *state;
+	gchar *config;
+	GSubprocess *daemon;
+} Fixture;
+
+static void
+fixture_setup(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *text = NULL;
+
+	fx->dir = g_dir_make_tmp("av1d-test-daemon-XXXXXX", &error);
+	g_assert_no_error(error);
+	fx->library = g_build_filename(fx->dir, "library", NULL);
+	fx->outside = g_build_filename(fx->dir, "outside", NULL);
+	fx->state = g_build_filename(fx->dir, "state", NULL);
+	fx->config = g_build_filename(fx->dir, "config.toml", NULL);
+	g_assert_cmpint(g_mkdir(fx->library, 0755), ==, 0);
+	g_assert_cmpint(g_mkdir(fx->outside, 0755), ==, 0);
+	text = g_strdup_printf("library_roots = [\"%s\"]\nmin_bytes = 1000\nstable_secs = 1\n"
+			       "job_state_dir = \"%s\"\nffprobe_bin = \"/bin/false\"\n",
+			       fx->library, fx->state);
+	g_assert_true(g_file_set_contents(fx->config, text, -1, NULL));
+}
+
+static void
+stop_daemon(Fixture *fx)
+{
+	if (fx->daemon == NULL)
+		return;
+	g_subprocess_send_signal(fx->daemon, SIGTERM);
+	g_assert_true(g_subprocess_wait(fx->daemon, NULL, NULL));
+	g_assert_true(g_subprocess_get_if_exited(fx->daemon));
+	g_assert_cmpint(g_subprocess_get_exit_status(fx->daemon), ==, 0);
+	g_clear_object(&fx->daemon);
+}
+
+static void
+fixture_teardown(Fixture *fx, gconstpointer data)
+{
+	stop_daemon(fx);
+	av1d_test_rm_rf(fx->dir);
+	g_free(fx->dir);
+	g_free(fx->library);
+	g_free(fx->outside);
+	g_free(fx->state);
+	g_free(fx->config);
+}
+
+/* the library path of each job file, sorted, with duplicates kept */
+static GPtrArray *
+queued_paths(Fixture *fx)
+{
+	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GDir) dir = g_dir_open(fx->state, 0, NULL);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *path = g_build_filename(fx->state, name, NULL);
+		g_autoptr(JsonParser) parser = json_parser_new();
+		JsonObject *object;
+
+		if (!g_str_has_suffix(name, ".json") || name[0] == '.')
+			continue;
+		if (!json_parser_load_from_file(parser, path, NULL))
+			continue; /* being replaced right now: read again next time */
+		object = json_node_get_object(json_parser_get_root(parser));
+		g_ptr_array_add(paths,
+				g_strdup(json_object_get_string_member(object, "source_path") +
+					 strlen(fx->library) + 1));
+	}
+	g_ptr_array_sort(paths, (GCompareFunc)av1d_test_compare_strings);
+	return g_steal_pointer(&paths);
+}
+
+static gchar *
+queued_string(Fixture *fx)
+{
+	g_autoptr(GPtrArray) paths = queued_paths(fx);
+
+	g_ptr_array_add(paths, NULL);
+	return g_strjoinv(",", (gchar **)paths->pdata);
+}
+
+/* wait until the set of jobs has not changed for @quiet_ms (the daemon has
+ * settled), then return it */
+static gchar *
+settled_queue(Fixture *fx, guint quiet_ms)
+{
+	g_autofree gchar *last = queued_string(fx);
+	gint64 stable_since = g_get_monotonic_time();
+	gint64 give_up = stable_since + 60 * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time() < give_up) {
+		g_autofree gchar *now = NULL;
+
+		g_usleep(100 * 1000);
+		now = queued_string(fx);
+		if (g_strcmp0(now, last) != 0) {
+			g_free(last);
+			last = g_steal_pointer(&now);
+			stable_since = g_get_monotonic_time();
+		} else if (g_get_monotonic_time() - stable_since > (gint64)quiet_ms * 1000) {
+			return g_steal_pointer(&last);
+		}
+	}
+	g_error("the daemon never settled; last queue: %s", last);
+	return NULL;
+}
+
+static void
+start_daemon(Fixture *fx)
+{
+	g_autoptr(GSubprocessLauncher) launcher =
+	    g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_autofree gchar *log = g_build_filename(fx->dir, "daemon.log", NULL);
+	g_autoptr(GError) error = NULL;
+
+	g_subprocess_launcher_set_stderr_file_path(launcher, log);
+	fx->daemon = g_subprocess_launcher_spawn(launcher, &error, g_getenv("AV1D_BIN"),
+						 "--config", fx->config, NULL);
+	g_assert_no_error(error);
+	/* let it crawl and watch */
+	g_free(settled_queue(fx, 1500));
+}
+
+/* a sparse file: size without data */
+static void
+make_file(const gchar *dir, const gchar *relative, goffset size)
+{
+	g_autofree gchar *path = g_build_filename(dir, relative, NULL);
+	g_autofree gchar *parent = g_path_get_dirname(path);
+	int fd;
+
+	g_assert_cmpint(g_mkdir_with_parents(parent, 0755), ==, 0);
+	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(ftruncate(fd, size), ==, 0);
+	g_assert_cmpint(close(fd), ==, 0);
+}
+
+static void
+move(const gchar *from_dir, const gchar *from, const gchar *to_dir, const gchar *to)
+{
+	g_autofree gchar *a = g_build_filename(from_dir, from, NULL);
+	g_autofree gchar *b = g_build_filename(to_dir, to, NULL);
+
+	g_assert_cmpint(g_rename(a, b), ==, 0);
+}
+
+static void
+test_slow_writer_is_queued_once_after_close(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *path = g_build_filename(fx->library, "Slow.mkv", NULL);
+	g_autofree gchar *chunk = g_malloc0(256 * 1024);
+	g_autofree gchar *final = NULL;
+	int fd;
+
+	start_daemon(fx);
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	g_assert_cmpint(fd, >=, 0);
+	/* 256 KiB every 300 ms for 3 s, with pauses longer than stable_secs in
+	 * the middle: the read lease must hold it back while the fd is open */
+	for (guint i = 0; i < 10; i++) {
+		g_assert_cmpint(write(fd, chunk, 256 * 1024), ==, 256 * 1024);
+		g_usleep(i == 5 ? 1500 * 1000 : 300 * 1000);
+		g_assert_cmpuint(queued_paths(fx)->len, ==, 0);
+	}
+	g_assert_cmpint(close(fd), ==, 0);
+	final = settled_queue(fx, 2500);
+	g_assert_cmpstr(final, ==, "Slow.mkv");
+}
+
+static void
+test_moves_and_new_folders(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *final = NULL;
+	g_autofree gchar *tree = g_build_filename(fx->outside, "Series", NULL);
+
+	start_daemon(fx);
+	make_file(fx->outside, "Moved In.mkv", 4096);
+	move(fx->outside, "Moved In.mkv", fx->library, "Moved In.mkv");
+	/* a file right after mkdir -p: the new folders' crawl must catch it */
+	make_file(fx->library, "a/b/c/Deep.mp4", 4096);
+	/* a whole tree moved in at once */
+	make_file(fx->outside, "Series/S01/E01.mkv", 4096);
+	make_file(fx->outside, "Series/S01/E02.mkv", 4096);
+	make_file(fx->outside, "Series/S02/E01.mkv", 4096);
+	move(fx->outside, "Series", fx->library, "Series");
+	final = settled_queue(fx, 2500);
+	g_assert_cmpstr(final, ==,
+			"Moved In.mkv,Series/S01/E01.mkv,Series/S01/E02.mkv,Series/S02/E01.mkv,"
+			"a/b/c/Deep.mp4");
+	(void)tree;
+}
+
+static void
+test_rename_and_delete_while_pending(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *final = NULL;
+	g_autofree gchar *doomed = g_build_filename(fx->library, "Doomed.mkv", NULL);
+
+	start_daemon(fx);
+	make_file(fx->library, "Draft.mkv", 4096);
+	make_file(fx->library, "Doomed.mkv", 4096);
+	/* both still inside their quiet time */
+	move(fx->library, "Draft.mkv", fx->library, "Final Name.mkv");
+	g_assert_cmpint(g_unlink(doomed), ==, 0);
+	final = settled_queue(fx, 2500);
+	g_assert_cmpstr(final, ==, "Final Name.mkv");
+}
+
+static void
+test_burst_of_files(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *final = NULL;
+	g_auto(GStrv) names = NULL;
+
+	start_daemon(fx);
+	for (guint i = 0; i < 1000; i++) {
+		g_autofree gchar *name = g_strdup_printf("burst/File %04u.mkv", i);
+		make_file(fx->library, name, 2048);
+	}
+	final = settled_queue(fx, 4000);
+	names = g_strsplit(final, ",", -1);
+	g_assert_cmpuint(g_strv_length(names), ==, 1000);
+	for (guint i = 0; i < 1000; i++) {
+		g_autofree gchar *name = g_strdup_printf("burst/File %04u.mkv", i);
+		g_assert_cmpstr(names[i], ==, name);
+	}
+}
+
+static void
+test_ignored_files_are_never_queued(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *final = NULL;
+
+	start_daemon(fx);
+	make_file(fx->library, "Skipped Folder/.av1skip", 0);
+	make_file(fx->library, "Skipped Folder/Film.mkv", 4096);
+	make_file(fx->library, "Small.mkv", 999);
+	make_file(fx->library, "Film.mkv.why.txt", 4096);
+	make_file(fx->library, "Film.orig.mkv", 4096);
+	make_file(fx->library, ".Film.av1d-tmp.mkv", 4096);
+	make_file(fx->library, ".hidden.mkv", 4096);
+	make_file(fx->library, "notes.txt", 4096);
+	make_file(fx->library, "Marked.mkv", 4096);
+	make_file(fx->library, "Marked.mkv.av1skip", 0);
+	make_file(fx->library, "Wanted.mkv", 4096);
+	final = settled_queue(fx, 2500);
+	g_assert_cmpstr(final, ==, "Wanted.mkv");
+}
+
+static void
+test_restart_finds_new_files_only(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *first = NULL;
+	g_autofree gchar *second = NULL;
+
+	make_file(fx->library, "Before.mkv", 4096);
+	start_daemon(fx);
+	first = settled_queue(fx, 2500);
+	g_assert_cmpstr(first, ==, "Before.mkv");
+	stop_daemon(fx);
+	make_file(fx->library, "While Down.mkv", 4096);
+	start_daemon(fx);
+	second = settled_queue(fx, 2500);
+	/* one job each: the finished one is not queued again */
+	g_assert_cmpstr(second, ==, "Before.mkv,While Down.mkv");
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+	ADD("/av1d/daemon/slow-writer-is-queued-once-after-it-closes",
+	    test_slow_writer_is_queued_once_after_close);
+	ADD("/av1d/daemon/moves-and-new-folders-are-queued", test_moves_and_new_folders);
+	ADD("/av1d/daemon/rename-and-delete-while-pending", test_rename_and_delete_while_pending);
+	ADD("/av1d/daemon/burst-of-1000-files-queued-once-each", test_burst_of_files);
+	ADD("/av1d/daemon/ignored-files-are-never-queued", test_ignored_files_are_never_queued);
+	ADD("/av1d/daemon/restart-finds-new-files-only", test_restart_finds_new_files_only);
+	return g_test_run();
+}
