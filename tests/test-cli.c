@@ -110,12 +110,13 @@ test_subcommand_arguments_are_checked(void)
 {
 	g_autoptr(RunResult) explain = RUN("explain");
 	g_autoptr(RunResult) skip = RUN("skip", "/a", "/b");
-	g_autoptr(RunResult) check = RUN("check", "extra");
+	g_autoptr(RunResult) check = RUN("check", "/nonexistent/library");
 
 	g_assert_cmpint(explain->status, ==, 2);
 	g_assert_nonnull(strstr(explain->err, "explain"));
 	g_assert_cmpint(skip->status, ==, 2);
 	g_assert_cmpint(check->status, ==, 2);
+	g_assert_nonnull(strstr(check->err, "/nonexistent/library"));
 }
 
 static void

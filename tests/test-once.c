@@ -209,6 +209,9 @@ test_check_reports_software_here(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(r->out, "Encoder: software"));
 	g_assert_nonnull(strstr(r->out, "libsvtav1"));
 	g_assert_nonnull(strstr(r->out, "Config in effect:"));
+	/* the root, its folders and how it is watched */
+	g_assert_nonnull(strstr(r->out, "1 folders, watched with inotify"));
+	g_assert_nonnull(strstr(r->out, "inotify budget"));
 	g_assert_nonnull(strstr(r->out, fx->library));
 }
 

@@ -16,6 +16,7 @@
 #include "av1d-manager.h"
 #include "av1d-sidecar.h"
 #include "av1d-stable.h"
+#include "av1d-watcher.h"
 
 /* the machine as probed, the backend chosen from it and why */
 typedef struct {
@@ -194,6 +195,57 @@ av1d_command_run(const Av1dConfig *config, Av1dCommandFlags flags, GError **erro
 	return 0;
 }
 
+/* the folders a root needs watches for: what the watcher would watch */
+static guint
+av1d_command_count_dirs(const gchar *path)
+{
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	g_autofree gchar *marker = g_build_filename(path, AV1D_DIR_SKIP_MARKER, NULL);
+	const gchar *name;
+	guint count = 1;
+
+	if (dir == NULL || g_file_test(marker, G_FILE_TEST_EXISTS))
+		return count;
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *child = g_build_filename(path, name, NULL);
+		struct stat st;
+
+		if (name[0] != '.' && lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+			count += av1d_command_count_dirs(child);
+	}
+	return count;
+}
+
+static void
+av1d_command_print_roots(const Av1dConfig *config)
+{
+	guint budget = av1d_watcher_read_budget();
+	guint used = 0;
+
+	g_print("Library roots (inotify budget: %u watches):\n", budget);
+	if (config->library_roots[0] == NULL)
+		g_print("  none configured: give ROOT arguments or set library_roots\n");
+	for (guint i = 0; config->library_roots[i] != NULL; i++) {
+		const gchar *root = config->library_roots[i];
+		g_autofree gchar *network = av1d_watcher_network_reason(root);
+		guint dirs = av1d_command_count_dirs(root);
+
+		if (network != NULL) {
+			g_print("  %s: rescanned every %u s instead of watched (%s)\n", root,
+				config->scan_interval_secs, network);
+		} else if (used + dirs > budget) {
+			g_print("  %s: %u folders, rescanned every %u s instead of watched "
+				"(needs %u watches, %u left of the budget; raise "
+				"fs.inotify.max_user_watches)\n",
+				root, dirs, config->scan_interval_secs, dirs, budget - used);
+		} else {
+			g_print("  %s: %u folders, watched with inotify\n", root, dirs);
+			used += dirs;
+		}
+	}
+	g_print("\n");
+}
+
 int
 av1d_command_check(const Av1dConfig *config, GError **error)
 {
@@ -212,6 +264,7 @@ av1d_command_check(const Av1dConfig *config, GError **error)
 	else
 		g_print("Encoder: none usable\n  why: %s\n\n", choose_error->message);
 	g_print("%s\n", report);
+	av1d_command_print_roots(config);
 	g_print("Config in effect:\n%s", config_text);
 	if (choose_error != NULL) {
 		g_propagate_prefixed_error(error, g_steal_pointer(&choose_error),

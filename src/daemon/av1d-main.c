@@ -67,7 +67,7 @@ av1d_parse_options(Av1dOptions *options, int *argc, char ***argv, GError **error
 	      "Commands:\n"
 	      "  av1d [ROOT…]             run the daemon on the roots (or the configured ones)\n"
 	      "  av1d --once [ROOT…]      process what is stable now, then exit\n"
-	      "  av1d check               report the encoder, the machine and the config\n"
+	      "  av1d check [ROOT…]       report the encoder, the machine, the roots and the config\n"
 	      "  av1d explain PATH        show what av1d decides for a file, and why\n"
 	      "  av1d skip PATH           mark a file or folder so av1d never touches it"));
 	g_option_context_set_description(
@@ -124,9 +124,8 @@ av1d_run_command(const Av1dOptions *options, GError **error)
 			    g_strdup_printf(_("“%s” takes exactly one PATH"), command);
 			return av1d_usage_error(msg);
 		}
-		if (!wants_path && rest[0] != NULL)
-			return av1d_usage_error(_("“check” takes no arguments"));
-		config = av1d_load_config(options, NULL, error);
+		/* check [ROOT…] reports on the roots it would run on */
+		config = av1d_load_config(options, wants_path ? NULL : rest, error);
 		if (config == NULL)
 			return AV1D_EXIT_USAGE;
 		if (g_strcmp0(command, "check") == 0)

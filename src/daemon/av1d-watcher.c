@@ -168,7 +168,7 @@ av1d_watcher_mount_fstype(const gchar *mountinfo, const gchar *path)
 	return g_steal_pointer(&best);
 }
 
-static gchar *
+gchar *
 av1d_watcher_network_reason(const gchar *path)
 {
 	struct statfs sfs;
@@ -190,7 +190,7 @@ av1d_watcher_network_reason(const gchar *path)
 			       fstype != NULL ? fstype : name);
 }
 
-static guint
+guint
 av1d_watcher_read_budget(void)
 {
 	g_autofree gchar *text = NULL;

@@ -68,6 +68,13 @@ av1d_watcher_get_fallbacks(Av1dWatcher *self);
 void
 av1d_watcher_set_watch_budget(Av1dWatcher *self, guint max_watches);
 
+/* why @path cannot be watched with inotify (a network filesystem), or NULL */
+gchar *
+av1d_watcher_network_reason(const gchar *path);
+/* the inotify watches av1d may use: max_user_watches minus a reserve for
+ * the user's other programs */
+guint
+av1d_watcher_read_budget(void);
 /* exposed for tests: the name of the network filesystem with statfs type
  * @f_type and /proc/self/mountinfo type @mount_fstype (may be NULL when
  * unknown), or NULL for a local one */
