@@ -14,6 +14,7 @@
 #include "av1d-explain.h"
 #include "av1d-job-store.h"
 #include "av1d-manager.h"
+#include "av1d-notify.h"
 #include "av1d-sidecar.h"
 #include "av1d-stable.h"
 #include "av1d-watcher.h"
@@ -66,8 +67,27 @@ av1d_command_quit_cb(gpointer user_data)
 	GMainLoop *loop = user_data;
 
 	g_message("stopping on signal");
+	av1d_notify_stopping();
 	g_main_loop_quit(loop);
 	return G_SOURCE_CONTINUE;
+}
+
+/* systemd's STATUS= line, sent only when it changes */
+static void
+av1d_command_update_status(Av1dManager *manager, Av1dJob *job, gpointer user_data)
+{
+	gchar **last = user_data;
+	g_autofree gchar *status = g_strdup_printf(
+	    "%u running, %u queued%s; watching %u folders", av1d_manager_get_running_count(manager),
+	    av1d_manager_get_pending_count(manager),
+	    av1d_manager_get_paused(manager) ? " (paused)" : "",
+	    av1d_manager_get_watched_dir_count(manager));
+
+	if (g_strcmp0(*last, status) == 0)
+		return;
+	av1d_notify_status(status);
+	g_free(*last);
+	*last = g_steal_pointer(&status);
 }
 
 static void
@@ -155,8 +175,9 @@ av1d_command_run(const Av1dConfig *config, Av1dCommandFlags flags, GError **erro
 	g_autoptr(Av1dJobStore) store = NULL;
 	g_autoptr(Av1dManager) manager = NULL;
 	g_autoptr(GMainLoop) loop = NULL;
+	g_autofree gchar *last_status = NULL;
 	gboolean once = (flags & AV1D_COMMAND_FLAG_ONCE) != 0;
-	guint sigterm_id, sigint_id;
+	guint sigterm_id, sigint_id, watchdog_id;
 
 	if (!av1d_backend_choose(config, &choice, error))
 		return 1;
@@ -184,7 +205,16 @@ av1d_command_run(const Av1dConfig *config, Av1dCommandFlags flags, GError **erro
 	g_message("av1d %s started, %u jobs known, %u queued", PACKAGE_VERSION,
 		  av1d_job_store_get_size(store), av1d_manager_get_pending_count(manager) +
 						      av1d_manager_get_running_count(manager));
+	g_signal_connect(manager, "job-changed", G_CALLBACK(av1d_command_update_status),
+			 &last_status);
+	g_signal_connect(manager, "job-finished", G_CALLBACK(av1d_command_update_status),
+			 &last_status);
+	av1d_command_update_status(manager, NULL, &last_status);
+	watchdog_id = av1d_notify_watchdog_start();
+	av1d_notify_ready();
 	g_main_loop_run(loop);
+	g_clear_handle_id(&watchdog_id, g_source_remove);
+	g_signal_handlers_disconnect_by_data(manager, &last_status);
 
 	/* stop running encodes and wait until their temps are gone */
 	av1d_manager_cancel_all(manager);
