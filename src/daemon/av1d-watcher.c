@@ -16,7 +16,12 @@
 #define AV1D_WATCHER_RATE_LIMIT_MS 50
 
 #define CRAWL_BATCH		 200
-#define CRAWL_ATTRIBUTES	 G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE
+/* directories enumerated at once: each enumeration is a round trip to
+ * GIO's worker threads, and one at a time the crawl waits on latency */
+#define CRAWL_IN_FLIGHT		 16
+#define CRAWL_ATTRIBUTES                                                                           \
+	G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE                          \
+	"," G_FILE_ATTRIBUTE_STANDARD_SIZE
 #define WATCHES_LEFT_FOR_OTHERS	 500
 #define DEFAULT_MAX_USER_WATCHES 8192
 #define FUSE_SUPER_MAGIC	 0x65735546u
@@ -62,7 +67,7 @@ struct _Av1dWatcher {
 	guint budget_override;
 	guint budget;
 	GQueue crawl_queue; /* of CrawlItem */
-	gboolean crawl_active;
+	guint crawl_in_flight; /* directories being enumerated now */
 	gboolean announce_finish;
 	gboolean started;
 	GCancellable *cancellable;
@@ -534,8 +539,14 @@ av1d_watcher_crawl_child(Av1dWatcher *self, CrawlItem *item, GFileInfo *info)
 			av1d_watcher_crawl_push(self, item->root, path);
 		break;
 	case G_FILE_TYPE_REGULAR:
-		if (av1d_watcher_name_may_be_candidate(self, name))
-			av1d_watcher_report_file(self, item->root, path);
+		/* the crawl only enters folders without a marker above them, so
+		 * the file's own marker is all that is left to check */
+		if (av1d_watcher_name_may_be_candidate(self, name) &&
+		    (guint64)g_file_info_get_size(info) >= self->config->min_bytes) {
+			g_autofree gchar *marker = av1d_sidecar_skip_path(path);
+			if (!g_file_test(marker, G_FILE_TEST_EXISTS))
+				g_signal_emit(self, signals[SIGNAL_FILE_CHANGED], 0, path);
+		}
 		break;
 	default:
 		/* symlinks are never followed, special files never encoded */
@@ -546,7 +557,7 @@ av1d_watcher_crawl_child(Av1dWatcher *self, CrawlItem *item, GFileInfo *info)
 static void
 av1d_watcher_crawl_next(Av1dWatcher *self, CrawlItem *item)
 {
-	self->crawl_active = FALSE;
+	self->crawl_in_flight--;
 	av1d_watcher_crawl_item_done(self, item);
 	av1d_watcher_crawl_kick(self);
 }
@@ -570,7 +581,8 @@ on_crawl_batch(GObject *source, GAsyncResult *result, gpointer user_data)
 		g_debug("crawling %s: %s", item->path, error->message);
 	for (GList *l = infos; l != NULL && item->generation == item->root->generation; l = l->next)
 		av1d_watcher_crawl_child(self, item, l->data);
-	if (infos != NULL && item->generation == item->root->generation)
+	/* a short batch is the last one: no round trip to learn that */
+	if (g_list_length(infos) == CRAWL_BATCH && item->generation == item->root->generation)
 		g_file_enumerator_next_files_async(item->enumerator, CRAWL_BATCH, G_PRIORITY_LOW,
 						   self->cancellable, on_crawl_batch, item);
 	else
@@ -645,19 +657,21 @@ av1d_watcher_crawl_begin(Av1dWatcher *self, CrawlItem *item)
 	return TRUE;
 }
 
-/* one directory at a time, so that a big library costs one open directory */
+/* a few directories at a time: bounded open directories, little latency */
 static void
 av1d_watcher_crawl_kick(Av1dWatcher *self)
 {
 	CrawlItem *item;
 
-	while (!self->crawl_active && (item = g_queue_pop_head(&self->crawl_queue)) != NULL) {
+	while (self->crawl_in_flight < CRAWL_IN_FLIGHT &&
+	       (item = g_queue_pop_head(&self->crawl_queue)) != NULL) {
 		if (av1d_watcher_crawl_begin(self, item))
-			self->crawl_active = TRUE;
+			self->crawl_in_flight++;
 		else
 			av1d_watcher_crawl_item_done(self, item);
 	}
-	if (!self->crawl_active && self->announce_finish) {
+	if (self->crawl_in_flight == 0 && g_queue_is_empty(&self->crawl_queue) &&
+	    self->announce_finish) {
 		self->announce_finish = FALSE;
 		g_signal_emit(self, signals[SIGNAL_CRAWL_FINISHED], 0);
 	}
@@ -1069,7 +1083,7 @@ av1d_watcher_is_crawling(Av1dWatcher *self)
 {
 	g_return_val_if_fail(AV1D_IS_WATCHER(self), FALSE);
 
-	return self->crawl_active || !g_queue_is_empty(&self->crawl_queue);
+	return self->crawl_in_flight > 0 || !g_queue_is_empty(&self->crawl_queue);
 }
 
 GPtrArray *
