@@ -28,6 +28,7 @@ typedef struct {
 	Av1dPlan *plan;
 	Av1dRunner *runner;
 	gulong progress_id;
+	gint64 encode_started; /* monotonic µs */
 } Av1dPipelineData;
 
 static void
@@ -348,6 +349,7 @@ av1d_pipeline_start_encode(GTask *task)
 					     G_CALLBACK(av1d_pipeline_progress_cb), data);
 	g_info("job %" G_GUINT64_FORMAT ": encoding with %s", data->job->id,
 	       av1d_encoder_kind_to_string(ctx->backend.kind));
+	data->encode_started = g_get_monotonic_time();
 	av1d_runner_start(data->runner, g_task_get_cancellable(task), av1d_pipeline_encode_cb,
 			  task);
 }
@@ -365,6 +367,8 @@ av1d_pipeline_encode_cb(GObject *source, GAsyncResult *result, gpointer user_dat
 	struct stat st;
 
 	av1d_fault_point("pipeline-encoded");
+	g_info("job %" G_GUINT64_FORMAT ": encoder ran for %" G_GINT64_FORMAT " ms", data->job->id,
+	       (g_get_monotonic_time() - data->encode_started) / 1000);
 	if (!av1d_runner_finish(data->runner, result, &error)) {
 		if (av1d_runner_was_aborted_for_size(data->runner)) {
 			g_autoptr(GError) marker_error = NULL;
