@@ -144,3 +144,11 @@ av1d_test_find_job_line(const gchar *out, const gchar *status, const gchar *name
 	}
 	return NULL;
 }
+
+gboolean
+av1d_test_has_job_line(const gchar *out, const gchar *status, const gchar *name)
+{
+	g_autofree gchar *line = av1d_test_find_job_line(out, status, name);
+
+	return line != NULL;
+}

@@ -45,4 +45,7 @@ av1d_test_video_codec(const gchar *path, gchar **pix_fmt);
 gchar *
 av1d_test_find_job_line(const gchar *out, const gchar *status, const gchar *name);
 
+gboolean
+av1d_test_has_job_line(const gchar *out, const gchar *status, const gchar *name);
+
 G_END_DECLS

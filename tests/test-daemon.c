@@ -184,7 +184,8 @@ test_slow_writer_is_queued_once_after_close(Fixture *fx, gconstpointer data)
 	for (guint i = 0; i < 10; i++) {
 		g_assert_cmpint(write(fd, chunk, 256 * 1024), ==, 256 * 1024);
 		g_usleep(i == 5 ? 1500 * 1000 : 300 * 1000);
-		g_assert_cmpuint(queued_paths(fx)->len, ==, 0);
+		g_autoptr(GPtrArray) queued = queued_paths(fx);
+		g_assert_cmpuint(queued->len, ==, 0);
 	}
 	g_assert_cmpint(close(fd), ==, 0);
 	final = settled_queue(fx, 2500);

@@ -165,7 +165,7 @@ test_output_is_not_reencoded_after_a_rename(Fixture *fx, gconstpointer data)
 	av1d_test_copy_media("h264-eng-rus.mkv", fx->library, NULL);
 	write_config(fx, "max_size_ratio = 1.0\n");
 	first = AV1D_RUN("--once", "--config", fx->config);
-	g_assert_nonnull(av1d_test_find_job_line(first->out, "success", "/h264-eng-rus.mkv"));
+	g_assert_true(av1d_test_has_job_line(first->out, "success", "/h264-eng-rus.mkv"));
 	g_assert_cmpint(g_rename(mkv, renamed), ==, 0);
 	second = AV1D_RUN("--once", "--config", fx->config);
 	g_assert_cmpint(second->status, ==, 0);
@@ -182,7 +182,7 @@ test_keep_backup_false(Fixture *fx, gconstpointer data)
 	av1d_test_copy_media("h264-eng-rus.mkv", fx->library, NULL);
 	write_config(fx, "max_size_ratio = 1.0\nkeep_backup = false\n");
 	r = AV1D_RUN("--once", "--config", fx->config);
-	g_assert_nonnull(av1d_test_find_job_line(r->out, "success", "/h264-eng-rus.mkv"));
+	g_assert_true(av1d_test_has_job_line(r->out, "success", "/h264-eng-rus.mkv"));
 	codec = av1d_test_video_codec(mkv, NULL);
 	g_assert_cmpstr(codec, ==, "av1");
 	g_assert_false(exists(fx, "h264-eng-rus.orig.mkv"));

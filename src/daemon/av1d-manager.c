@@ -2,6 +2,9 @@
 
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include "av1d-candidate.h"
 #include "av1d-error.h"
 #include "av1d-log.h"
 #include "av1d-stable.h"
@@ -443,7 +446,18 @@ av1d_manager_file_stable_cb(Av1dStableGate *gate, const gchar *path, gpointer us
 {
 	Av1dManager *self = AV1D_MANAGER(user_data);
 	g_autoptr(GError) error = NULL;
+	Av1dCandidateVerdict verdict;
+	struct stat st;
 
+	/* the rules again: an .av1skip may have appeared while it was pending */
+	if (lstat(path, &st) != 0)
+		return;
+	verdict = av1d_candidate_check(self->config, av1d_candidate_find_root(self->config, path),
+				       path, &st);
+	if (verdict != AV1D_CANDIDATE_YES) {
+		g_debug("not queueing %s: %s", path, av1d_candidate_verdict_to_string(verdict));
+		return;
+	}
 	if (av1d_manager_enqueue(self, path, &error) == NULL)
 		g_debug("not queueing %s: %s", path, error->message);
 }
