@@ -15,6 +15,7 @@
 #include "av1d-job-store.h"
 #include "av1d-manager.h"
 #include "av1d-notify.h"
+#include "av1d-service.h"
 #include "av1d-sidecar.h"
 #include "av1d-stable.h"
 #include "av1d-watcher.h"
@@ -67,27 +68,8 @@ av1d_command_quit_cb(gpointer user_data)
 	GMainLoop *loop = user_data;
 
 	g_message("stopping on signal");
-	av1d_notify_stopping();
 	g_main_loop_quit(loop);
 	return G_SOURCE_CONTINUE;
-}
-
-/* systemd's STATUS= line, sent only when it changes */
-static void
-av1d_command_update_status(Av1dManager *manager, Av1dJob *job, gpointer user_data)
-{
-	gchar **last = user_data;
-	g_autofree gchar *status = g_strdup_printf(
-	    "%u running, %u queued%s; watching %u folders", av1d_manager_get_running_count(manager),
-	    av1d_manager_get_pending_count(manager),
-	    av1d_manager_get_paused(manager) ? " (paused)" : "",
-	    av1d_manager_get_watched_dir_count(manager));
-
-	if (g_strcmp0(*last, status) == 0)
-		return;
-	av1d_notify_status(status);
-	g_free(*last);
-	*last = g_steal_pointer(&status);
 }
 
 static void
@@ -168,16 +150,49 @@ av1d_command_job_finished_cb(Av1dManager *manager, Av1dJob *job, gpointer user_d
 	av1d_command_report_job(job);
 }
 
+/* --once: what is stable now, then exit when the queue is empty */
+static int
+av1d_command_run_once(const Av1dConfig *config,
+		      Av1dJobStore *store,
+		      const Av1dBackendChoice *choice,
+		      GError **error)
+{
+	g_autoptr(Av1dManager) manager = av1d_manager_new(config, store, &choice->params);
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	guint sigterm_id = g_unix_signal_add(SIGTERM, av1d_command_quit_cb, loop);
+	guint sigint_id = g_unix_signal_add(SIGINT, av1d_command_quit_cb, loop);
+	int status = 0;
+
+	g_signal_connect(manager, "job-finished", G_CALLBACK(av1d_command_job_finished_cb), NULL);
+	g_signal_connect(manager, "idle", G_CALLBACK(av1d_command_idle_cb), loop);
+	av1d_manager_requeue_unfinished(manager);
+	if (av1d_command_enqueue_candidates(config, manager, error)) {
+		g_message("av1d %s started, %u jobs known, %u queued", PACKAGE_VERSION,
+			  av1d_job_store_get_size(store),
+			  av1d_manager_get_pending_count(manager) +
+			      av1d_manager_get_running_count(manager));
+		g_main_loop_run(loop);
+	} else {
+		status = 1;
+	}
+	/* stop running encodes (on a signal) and wait until their temps are gone */
+	av1d_manager_cancel_all(manager);
+	while (!av1d_manager_is_idle(manager))
+		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(sigterm_id);
+	g_source_remove(sigint_id);
+	return status;
+}
+
 int
-av1d_command_run(const Av1dConfig *config, Av1dCommandFlags flags, GError **error)
+av1d_command_run(Av1dConfig *config,
+		 const gchar *const *cli_roots,
+		 Av1dCommandFlags flags,
+		 GError **error)
 {
 	g_auto(Av1dBackendChoice) choice = {NULL};
 	g_autoptr(Av1dJobStore) store = NULL;
-	g_autoptr(Av1dManager) manager = NULL;
-	g_autoptr(GMainLoop) loop = NULL;
-	g_autofree gchar *last_status = NULL;
-	gboolean once = (flags & AV1D_COMMAND_FLAG_ONCE) != 0;
-	guint sigterm_id, sigint_id, watchdog_id;
+	Av1dServiceOptions options = {0};
 
 	if (!av1d_backend_choose(config, &choice, error))
 		return 1;
@@ -187,42 +202,17 @@ av1d_command_run(const Av1dConfig *config, Av1dCommandFlags flags, GError **erro
 	if (store == NULL || !av1d_job_store_load(store, error))
 		return 1;
 	g_message("encoder: %s", choice.reason);
-
-	loop = g_main_loop_new(NULL, FALSE);
-	manager = av1d_manager_new(config, store, &choice.params);
-	if (once) {
-		g_signal_connect(manager, "job-finished", G_CALLBACK(av1d_command_job_finished_cb),
-				 NULL);
-		g_signal_connect(manager, "idle", G_CALLBACK(av1d_command_idle_cb), loop);
-	}
-	sigterm_id = g_unix_signal_add(SIGTERM, av1d_command_quit_cb, loop);
-	sigint_id = g_unix_signal_add(SIGINT, av1d_command_quit_cb, loop);
-
-	av1d_manager_requeue_unfinished(manager);
-	if (once ? !av1d_command_enqueue_candidates(config, manager, error)
-		 : !av1d_manager_start_watching(manager, error))
-		return 1;
-	g_message("av1d %s started, %u jobs known, %u queued", PACKAGE_VERSION,
-		  av1d_job_store_get_size(store), av1d_manager_get_pending_count(manager) +
-						      av1d_manager_get_running_count(manager));
-	g_signal_connect(manager, "job-changed", G_CALLBACK(av1d_command_update_status),
-			 &last_status);
-	g_signal_connect(manager, "job-finished", G_CALLBACK(av1d_command_update_status),
-			 &last_status);
-	av1d_command_update_status(manager, NULL, &last_status);
-	watchdog_id = av1d_notify_watchdog_start();
-	av1d_notify_ready();
-	g_main_loop_run(loop);
-	g_clear_handle_id(&watchdog_id, g_source_remove);
-	g_signal_handlers_disconnect_by_data(manager, &last_status);
-
-	/* stop running encodes and wait until their temps are gone */
-	av1d_manager_cancel_all(manager);
-	while (!av1d_manager_is_idle(manager))
-		g_main_context_iteration(NULL, TRUE);
-	g_source_remove(sigterm_id);
-	g_source_remove(sigint_id);
-	return 0;
+	if (flags & AV1D_COMMAND_FLAG_ONCE)
+		return av1d_command_run_once(config, store, &choice, error);
+	options.config = config;
+	options.cli_roots = (GStrv)cli_roots;
+	options.store = store;
+	options.backend = &choice.params;
+	options.encoder = av1d_encoder_kind_to_string(choice.kind);
+	options.encoder_reason = choice.reason;
+	options.bus_type = (flags & AV1D_COMMAND_FLAG_SYSTEM_BUS) ? G_BUS_TYPE_SYSTEM
+								 : G_BUS_TYPE_SESSION;
+	return av1d_service_run(&options, error);
 }
 
 /* the folders a root needs watches for: what the watcher would watch */

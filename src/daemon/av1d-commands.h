@@ -13,10 +13,16 @@ typedef enum {
 	AV1D_COMMAND_FLAG_NONE = 0,
 	AV1D_COMMAND_FLAG_ONCE = 1 << 0,
 	AV1D_COMMAND_FLAG_DRY_RUN = 1 << 1,
+	AV1D_COMMAND_FLAG_SYSTEM_BUS = 1 << 2,
 } Av1dCommandFlags;
 
+/* @config is the daemon's: a reload (SIGHUP, D-Bus Reload) updates it;
+ * @cli_roots are kept over a reload */
 int
-av1d_command_run(const Av1dConfig *config, Av1dCommandFlags flags, GError **error);
+av1d_command_run(Av1dConfig *config,
+		 const gchar *const *cli_roots,
+		 Av1dCommandFlags flags,
+		 GError **error);
 int
 av1d_command_check(const Av1dConfig *config, GError **error);
 int

@@ -672,3 +672,61 @@ av1d_config_to_string(const Av1dConfig *self)
 	g_string_append_printf(str, "ffprobe_bin = \"%s\"\n", self->ffprobe_bin);
 	return g_string_free(str, FALSE);
 }
+
+static gboolean
+av1d_config_same_strv(GStrv a, GStrv b)
+{
+	return g_strv_equal((const gchar *const *)a, (const gchar *const *)b);
+}
+
+/* the keys a running daemon cannot take over without a restart */
+static const gchar *
+av1d_config_restart_key(const Av1dConfig *self, const Av1dConfig *next)
+{
+	if (!av1d_config_same_strv(self->library_roots, next->library_roots))
+		return "library_roots";
+	if (g_strcmp0(self->job_state_dir, next->job_state_dir) != 0)
+		return "job_state_dir";
+	if (g_strcmp0(self->docker_image, next->docker_image) != 0)
+		return "docker_image";
+	if (g_strcmp0(self->docker_bin, next->docker_bin) != 0)
+		return "docker_bin";
+	if (g_strcmp0(self->gpu_device, next->gpu_device) != 0)
+		return "gpu_device";
+	if (self->encoder != next->encoder)
+		return "encoder";
+	if (g_strcmp0(self->ffmpeg_bin, next->ffmpeg_bin) != 0)
+		return "ffmpeg_bin";
+	if (g_strcmp0(self->ffprobe_bin, next->ffprobe_bin) != 0)
+		return "ffprobe_bin";
+	if (self->stable_secs != next->stable_secs)
+		return "stable_secs";
+	if (self->scan_interval_secs != next->scan_interval_secs)
+		return "scan_interval_secs";
+	return NULL;
+}
+
+/* a reload: take over the settings that apply to the next job; refuse (and
+ * change nothing) when a key that needs a restart differs */
+gboolean
+av1d_config_apply_reload(Av1dConfig *self, const Av1dConfig *next, GError **error)
+{
+	const gchar *key = av1d_config_restart_key(self, next);
+
+	if (key != NULL) {
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
+			    "%s: key '%s' changed; restart av1d to apply it (nothing was reloaded)",
+			    next->source_file != NULL ? next->source_file : "config", key);
+		return FALSE;
+	}
+	self->min_bytes = next->min_bytes;
+	self->max_size_ratio = next->max_size_ratio;
+	self->max_concurrent_jobs = next->max_concurrent_jobs;
+	self->keep_backup = next->keep_backup;
+	self->verify = next->verify;
+	g_strfreev(self->exclude_languages);
+	self->exclude_languages = g_strdupv(next->exclude_languages);
+	g_strfreev(self->extensions);
+	self->extensions = g_strdupv(next->extensions);
+	return TRUE;
+}

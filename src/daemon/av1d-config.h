@@ -58,6 +58,8 @@ gboolean
 av1d_config_validate_roots(Av1dConfig *self, GError **error);
 gchar *
 av1d_config_to_string(const Av1dConfig *self);
+gboolean
+av1d_config_apply_reload(Av1dConfig *self, const Av1dConfig *next, GError **error);
 void
 av1d_config_free(Av1dConfig *self);
 

@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include "av1d-error.h"
 #include "av1d-explain.h"
 
 static void
@@ -115,20 +116,18 @@ av1d_explain_format(const gchar *path,
 	return g_string_free(out, FALSE);
 }
 
-gchar *
-av1d_explain_file_sync(const Av1dConfig *config,
-		       const Av1dBackendParams *backend,
-		       const gchar *path,
-		       GError **error)
+/* the decision, plan and argv for a probed file, as text */
+static gchar *
+av1d_explain_info(const Av1dConfig *config,
+		  const Av1dBackendParams *backend,
+		  const gchar *path,
+		  const Av1dMediaInfo *info,
+		  GError **error)
 {
-	g_autoptr(Av1dMediaInfo) info = NULL;
 	g_autoptr(Av1dDecision) decision = NULL;
 	g_autoptr(Av1dPlan) plan = NULL;
 	g_auto(GStrv) argv = NULL;
 
-	info = av1d_probe_file_sync(config->ffprobe_bin, path, NULL, error);
-	if (info == NULL)
-		return NULL;
 	decision = av1d_classify(info, path, config);
 	if (decision->action == AV1D_ACTION_ENCODE) {
 		plan = av1d_plan_new(info, decision, path, config, error);
@@ -139,4 +138,115 @@ av1d_explain_file_sync(const Av1dConfig *config,
 			return NULL;
 	}
 	return av1d_explain_format(path, info, decision, plan, (const gchar *const *)argv, backend);
+}
+
+gchar *
+av1d_explain_file_sync(const Av1dConfig *config,
+		       const Av1dBackendParams *backend,
+		       const gchar *path,
+		       GError **error)
+{
+	g_autoptr(Av1dMediaInfo) info = NULL;
+
+	info = av1d_probe_file_sync(config->ffprobe_bin, path, NULL, error);
+	if (info == NULL)
+		return NULL;
+	return av1d_explain_info(config, backend, path, info, error);
+}
+
+/* the backend's strings are copied: the caller's may go before the probe
+ * returns */
+typedef struct {
+	const Av1dConfig *config;
+	Av1dBackendParams backend;
+	gchar *render_node;
+	gchar *docker_bin;
+	gchar *docker_image;
+	gchar *ffmpeg_bin;
+	gchar *path;
+} Av1dExplainData;
+
+static void
+av1d_explain_data_free(Av1dExplainData *data)
+{
+	g_free(data->render_node);
+	g_free(data->docker_bin);
+	g_free(data->docker_image);
+	g_free(data->ffmpeg_bin);
+	g_free(data->path);
+	g_free(data);
+}
+
+static Av1dExplainData *
+av1d_explain_data_new(const Av1dConfig *config, const Av1dBackendParams *backend, const gchar *path)
+{
+	Av1dExplainData *data = g_new0(Av1dExplainData, 1);
+
+	data->config = config;
+	data->backend = *backend;
+	data->render_node = g_strdup(backend->render_node);
+	data->docker_bin = g_strdup(backend->docker_bin);
+	data->docker_image = g_strdup(backend->docker_image);
+	data->ffmpeg_bin = g_strdup(backend->ffmpeg_bin);
+	data->backend.render_node = data->render_node;
+	data->backend.docker_bin = data->docker_bin;
+	data->backend.docker_image = data->docker_image;
+	data->backend.ffmpeg_bin = data->ffmpeg_bin;
+	data->path = g_strdup(path);
+	return data;
+}
+
+static void
+av1d_explain_probe_cb(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	Av1dExplainData *data = g_task_get_task_data(task);
+	g_autoptr(Av1dMediaInfo) info = NULL;
+	GError *error = NULL;
+	gchar *text;
+
+	info = av1d_probe_file_finish(result, &error);
+	if (info == NULL) {
+		g_task_return_error(task, error);
+		return;
+	}
+	/* after a cancel the config may be gone: do not touch it */
+	if (g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
+		g_task_return_new_error(task, AV1D_ERROR, AV1D_ERROR_CANCELLED,
+					"explaining %s was cancelled", data->path);
+		return;
+	}
+	text = av1d_explain_info(data->config, &data->backend, data->path, info, &error);
+	if (text == NULL)
+		g_task_return_error(task, error);
+	else
+		g_task_return_pointer(task, text, g_free);
+}
+
+void
+av1d_explain_file_async(const Av1dConfig *config,
+			const Av1dBackendParams *backend,
+			const gchar *path,
+			GCancellable *cancellable,
+			GAsyncReadyCallback callback,
+			gpointer user_data)
+{
+	GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+
+	g_task_set_source_tag(task, av1d_explain_file_async);
+	/* cancellation is reported in our own domain, like the probe's */
+	g_task_set_check_cancellable(task, FALSE);
+	g_task_set_task_data(task, av1d_explain_data_new(config, backend, path),
+			     (GDestroyNotify)av1d_explain_data_free);
+	av1d_probe_file_async(config->ffprobe_bin, path, cancellable, av1d_explain_probe_cb, task);
+}
+
+gchar *
+av1d_explain_file_finish(GAsyncResult *result, GError **error)
+{
+	g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+	g_return_val_if_fail(g_task_get_source_tag(G_TASK(result)) == av1d_explain_file_async,
+			     NULL);
+
+	return g_task_propagate_pointer(G_TASK(result), error);
 }

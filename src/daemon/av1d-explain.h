@@ -28,5 +28,17 @@ av1d_explain_file_sync(const Av1dConfig *config,
 		       const Av1dBackendParams *backend,
 		       const gchar *path,
 		       GError **error);
+/* the same without blocking, for the D-Bus Explain method. @config must stay
+ * valid until @callback runs or until @cancellable is cancelled: once it is,
+ * the result is AV1D_ERROR_CANCELLED and @config is not touched again */
+void
+av1d_explain_file_async(const Av1dConfig *config,
+			const Av1dBackendParams *backend,
+			const gchar *path,
+			GCancellable *cancellable,
+			GAsyncReadyCallback callback,
+			gpointer user_data);
+gchar *
+av1d_explain_file_finish(GAsyncResult *result, GError **error);
 
 G_END_DECLS

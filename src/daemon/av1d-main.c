@@ -23,6 +23,7 @@ typedef struct {
 	gboolean dry_run;
 	gboolean verbose;
 	gboolean version;
+	gboolean system_bus;
 	GStrv args;
 } Av1dOptions;
 
@@ -50,6 +51,8 @@ av1d_parse_options(Av1dOptions *options, int *argc, char ***argv, GError **error
 	     N_("Show debug messages"), NULL},
 	    {"version", 0, 0, G_OPTION_ARG_NONE, &options->version,
 	     N_("Print the version and exit"), NULL},
+	    {"system", 0, 0, G_OPTION_ARG_NONE, &options->system_bus,
+	     N_("Serve on the system bus instead of the session bus"), NULL},
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &options->args, NULL,
 	     N_("[ROOT…]")},
 	    {NULL},
@@ -115,6 +118,8 @@ av1d_run_command(const Av1dOptions *options, GError **error)
 		flags |= AV1D_COMMAND_FLAG_DRY_RUN;
 	if (options->once)
 		flags |= AV1D_COMMAND_FLAG_ONCE;
+	if (options->system_bus)
+		flags |= AV1D_COMMAND_FLAG_SYSTEM_BUS;
 
 	if (g_strcmp0(command, "check") == 0 || g_strcmp0(command, "explain") == 0 ||
 	    g_strcmp0(command, "skip") == 0) {
@@ -144,7 +149,7 @@ av1d_run_command(const Av1dOptions *options, GError **error)
 				      "library_roots in the config file"));
 		return AV1D_EXIT_USAGE;
 	}
-	return av1d_command_run(config, flags, error);
+	return av1d_command_run(config, (const gchar *const *)options->args, flags, error);
 }
 
 int
