@@ -89,6 +89,18 @@ av1d_pipeline_log_end(Av1dJob *job, const gchar *message_id, GLogLevelFlags leve
 			 "MESSAGE", "%s", message);
 }
 
+static void
+av1d_pipeline_log_event(Av1dJob *job, const gchar *message_id, const gchar *what)
+{
+	g_autofree gchar *id = g_strdup_printf("%" G_GUINT64_FORMAT, job->id);
+	g_autofree gchar *display = g_filename_display_name(job->source_path);
+
+	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE_ID", message_id, "AV1D_JOB_ID",
+			 id, "AV1D_PATH", display, "AV1D_STATUS",
+			 av1d_job_status_to_string(job->status), "MESSAGE", "%s: %s", display,
+			 what);
+}
+
 /* once per decision: the job ends once, and only a changed file or an
  * explicit retry makes a new decision */
 static void
@@ -454,6 +466,7 @@ av1d_pipeline_begin(Av1dPipelineData *data, GError **error)
 		return FALSE;
 	job->stage = AV1D_JOB_STAGE_PROBING;
 	av1d_pipeline_save(data);
+	av1d_pipeline_log_event(job, AV1D_MSG_JOB_STARTED, "started");
 	av1d_fault_point("pipeline-probing");
 	return TRUE;
 }
