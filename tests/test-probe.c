@@ -6,9 +6,11 @@
 
 #include "av1d-error.h"
 #include "av1d-probe.h"
+#include "av1d-test-util.h"
 
 /* media generated once by tests/media.sh for the whole run */
-static gchar *media_dir;
+/* tests/media.sh output, shared by the test programs (see av1d-test-util.c) */
+static const gchar *media_dir;
 
 static gchar *
 media_path(const gchar *name)
@@ -16,39 +18,6 @@ media_path(const gchar *name)
 	return g_build_filename(media_dir, name, NULL);
 }
 
-static void
-generate_media(void)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *script = g_test_build_filename(G_TEST_DIST, "media.sh", NULL);
-	g_autofree gchar *err = NULL;
-	const gchar *argv[] = {"sh", script, media_dir, NULL};
-	gint status = 0;
-
-	g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-		     NULL, NULL, NULL, &err, &status, &error);
-	g_assert_no_error(error);
-	if (!g_spawn_check_wait_status(status, NULL))
-		g_error("media.sh failed: %s", err);
-}
-
-static void
-remove_tree(const gchar *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const gchar *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree gchar *child = g_build_filename(path, name, NULL);
-
-		if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
-		    !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-			remove_tree(child);
-		else
-			g_unlink(child);
-	}
-	g_rmdir(path);
-}
 
 static Av1dMediaInfo *
 probe(const gchar *name)
@@ -486,9 +455,7 @@ main(int argc, char **argv)
 	gint ret;
 
 	g_test_init(&argc, &argv, NULL);
-	media_dir = g_dir_make_tmp("av1d-test-probe-XXXXXX", &error);
-	g_assert_no_error(error);
-	generate_media();
+	media_dir = av1d_test_media_dir();
 
 	g_test_add_func("/av1d/probe/h264-file-has-eng-and-rus-audio-and-subtitles",
 			test_h264_file_has_eng_and_rus_audio_and_subtitles);
@@ -527,7 +494,5 @@ main(int argc, char **argv)
 			test_bit_depth_comes_from_the_pixel_format);
 
 	ret = g_test_run();
-	remove_tree(media_dir);
-	g_free(media_dir);
 	return ret;
 }
