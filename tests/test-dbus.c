@@ -65,6 +65,7 @@ typedef struct {
 	GPtrArray *jobs_added;	 /* "<id> <path>" */
 	GPtrArray *jobs_removed; /* "<id>" */
 	GPtrArray *progress;	 /* ProgressEvent* */
+	gboolean saw_eta;	 /* an EtaSeconds >= 0 went out while encoding */
 } Fixture;
 
 /* --- helpers ------------------------------------------------------------- */
@@ -352,6 +353,9 @@ on_signal(GDBusConnection *connection,
 	} else if (g_strcmp0(signal_name, "PropertiesChanged") == 0) {
 		g_autoptr(GVariant) changed = g_variant_get_child_value(parameters, 1);
 		ProgressEvent *event;
+		gint64 eta = -1;
+		if (g_variant_lookup(changed, "EtaSeconds", "x", &eta) && eta >= 0)
+			fx->saw_eta = TRUE;
 		if (!g_variant_lookup(changed, "Progress", "d", NULL))
 			return;
 		event = g_new0(ProgressEvent, 1);
@@ -1077,6 +1081,8 @@ test_signals(Fixture *fx, gconstpointer data)
 	eta = busctl_json(fx, "get-property", AV1D_DBUS_NAME, object_path, JOB_IFACE,
 			  "EtaSeconds", NULL);
 	g_assert_cmpint(json_node_get_int(eta), ==, -1);
+	/* while it encoded, the estimate went out with the progress */
+	g_assert_true(fx->saw_eta);
 	path = busctl_json(fx, "get-property", AV1D_DBUS_NAME, object_path, JOB_IFACE, "Path",
 			   NULL);
 	g_assert_cmpstr(json_node_get_string(path), ==, a);

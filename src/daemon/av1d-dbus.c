@@ -29,6 +29,7 @@ typedef struct {
 	guint64 counted_saved;
 	gdouble progress; /* the latest values, sent by the flush */
 	gdouble fps;
+	gint64 eta_seconds;
 	gint64 last_flush; /* monotonic µs */
 	guint flush_id;
 } Av1dDbusEntry;
@@ -230,10 +231,12 @@ av1d_dbus_entry_flush(Av1dDbusEntry *entry)
 {
 	g_clear_handle_id(&entry->flush_id, g_source_remove);
 	if (entry->progress == av1d_dbus_job1_get_progress(entry->iface) &&
-	    entry->fps == av1d_dbus_job1_get_fps(entry->iface))
+	    entry->fps == av1d_dbus_job1_get_fps(entry->iface) &&
+	    entry->eta_seconds == av1d_dbus_job1_get_eta_seconds(entry->iface))
 		return;
 	av1d_dbus_job1_set_progress(entry->iface, entry->progress);
 	av1d_dbus_job1_set_fps(entry->iface, entry->fps);
+	av1d_dbus_job1_set_eta_seconds(entry->iface, entry->eta_seconds);
 	entry->last_flush = g_get_monotonic_time();
 }
 
@@ -288,7 +291,6 @@ av1d_dbus_entry_set_fields(Av1dDbusEntry *entry, const Av1dJob *job)
 	av1d_dbus_job1_set_status(iface, status);
 	av1d_dbus_job1_set_stage(iface, stage);
 	av1d_dbus_job1_set_reason(iface, reason);
-	av1d_dbus_job1_set_eta_seconds(iface, -1);
 	av1d_dbus_job1_set_original_bytes(iface, job->original_bytes);
 	av1d_dbus_job1_set_new_bytes(iface, job->new_bytes);
 	av1d_dbus_job1_set_quality(iface, job->av1_quality);
@@ -307,6 +309,7 @@ av1d_dbus_entry_update(Av1dDbusEntry *entry, const Av1dJob *job)
 	av1d_dbus_entry_account(entry, job);
 	entry->progress = job->progress;
 	entry->fps = job->fps;
+	entry->eta_seconds = job->eta_seconds;
 	if (moved_on)
 		av1d_dbus_entry_flush(entry);
 	else

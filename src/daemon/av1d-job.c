@@ -91,6 +91,7 @@ av1d_job_new(guint64 id, const gchar *source_path)
 	self->created_at = g_get_real_time();
 	self->status = AV1D_JOB_STATUS_PENDING;
 	self->stage = AV1D_JOB_STAGE_QUEUED;
+	self->eta_seconds = -1;
 	return self;
 }
 

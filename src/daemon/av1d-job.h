@@ -73,6 +73,7 @@ typedef struct {
 	gdouble progress; /* 0..1 */
 	gdouble fps;
 	Av1dFileIdentity identity;
+	gint64 eta_seconds; /* while encoding; -1 unknown; not written to the job file */
 
 	/*< private >*/
 	gatomicrefcount ref_count;

@@ -123,6 +123,7 @@ av1d_pipeline_finish_job(Av1dPipelineData *data, Av1dJobStatus status, const gch
 	g_autoptr(GError) error = NULL;
 
 	av1d_job_set_reason(data->job, reason);
+	data->job->eta_seconds = -1;
 	if (!av1d_job_set_status(data->job, status, &error))
 		g_critical("job %" G_GUINT64_FORMAT ": %s", data->job->id, error->message);
 	if (status == AV1D_JOB_STATUS_SUCCESS)
@@ -318,6 +319,7 @@ av1d_pipeline_progress_cb(Av1dRunner *runner, gpointer user_data)
 
 	data->job->progress = av1d_runner_get_progress(runner);
 	data->job->fps = av1d_runner_get_fps(runner);
+	data->job->eta_seconds = av1d_runner_get_eta_seconds(runner);
 	av1d_pipeline_changed(data);
 }
 
