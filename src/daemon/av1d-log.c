@@ -140,3 +140,22 @@ av1d_log_setup(const Av1dLogOptions *options)
 {
 	g_log_set_writer_func(av1d_log_writer, g_memdup2(options, sizeof(*options)), g_free);
 }
+
+void
+av1d_log_job(const gchar *log_domain,
+	     GLogLevelFlags level,
+	     const gchar *message_id,
+	     const Av1dJob *job,
+	     const gchar *what)
+{
+	g_autofree gchar *id = g_strdup_printf("%" G_GUINT64_FORMAT, job->id);
+	g_autofree gchar *saved = g_strdup_printf(
+	    "%" G_GINT64_FORMAT,
+	    job->new_bytes > 0 ? (gint64)job->original_bytes - (gint64)job->new_bytes : 0);
+	g_autofree gchar *display = g_filename_display_name(job->source_path);
+
+	g_log_structured(log_domain, level, "MESSAGE_ID", message_id, "AV1D_JOB_ID", id,
+			 "AV1D_PATH", display, "AV1D_STATUS",
+			 av1d_job_status_to_string(job->status), "AV1D_SAVED_BYTES", saved,
+			 "MESSAGE", "%s: %s", display, what);
+}

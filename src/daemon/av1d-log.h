@@ -8,6 +8,8 @@
 
 #include <glib.h>
 
+#include "av1d-job.h"
+
 G_BEGIN_DECLS
 
 #define AV1D_MSG_DAEMON_STARTED "0c5d3e0b8f1b4c5f9c2a7d1e6b3f4a01"
@@ -25,5 +27,14 @@ typedef struct {
 
 void
 av1d_log_setup(const Av1dLogOptions *options);
+/* one event in a job's story, with the fields journalctl filters on
+ * (AV1D_JOB_ID, AV1D_PATH, AV1D_STATUS, AV1D_SAVED_BYTES); the message is
+ * "<file>: <what>" */
+void
+av1d_log_job(const gchar *log_domain,
+	     GLogLevelFlags level,
+	     const gchar *message_id,
+	     const Av1dJob *job,
+	     const gchar *what);
 
 G_END_DECLS

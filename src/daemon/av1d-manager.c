@@ -224,18 +224,6 @@ av1d_manager_enqueue(Av1dManager *self, const gchar *path, GError **error)
 	return job;
 }
 
-static void
-av1d_manager_log_recovery(Av1dJob *job)
-{
-	g_autofree gchar *id = g_strdup_printf("%" G_GUINT64_FORMAT, job->id);
-	g_autofree gchar *display = g_filename_display_name(job->source_path);
-
-	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE_ID", AV1D_MSG_JOB_RECOVERED,
-			 "AV1D_JOB_ID", id, "AV1D_PATH", display, "AV1D_STATUS",
-			 av1d_job_status_to_string(job->status), "MESSAGE", "%s: recovered: %s",
-			 display, job->reason);
-}
-
 /* SPEC 7.4: a job a crash left running is rolled forward (swap completed)
  * or back (original under its name, temp removed, queued again) */
 static void
@@ -245,6 +233,7 @@ av1d_manager_recover_job(Av1dManager *self, Av1dJob *job)
 	    av1d_swap_request_new(job->source_path, &job->identity, self->config->keep_backup);
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *reason = NULL;
+	g_autofree gchar *what = NULL;
 	Av1dFileIdentity output_identity;
 
 	if (av1d_swap_recover(req, &reason, &error) == AV1D_RECOVERY_ROLLED_FORWARD &&
@@ -266,7 +255,8 @@ av1d_manager_recover_job(Av1dManager *self, Av1dJob *job)
 	av1d_job_set_reason(job, reason);
 	if (!av1d_job_store_save(self->store, job, &error))
 		g_warning("job %" G_GUINT64_FORMAT ": %s", job->id, error->message);
-	av1d_manager_log_recovery(job);
+	what = g_strdup_printf("recovered: %s", job->reason);
+	av1d_log_job(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, AV1D_MSG_JOB_RECOVERED, job, what);
 }
 
 void

@@ -73,32 +73,11 @@ av1d_pipeline_set_stage(Av1dPipelineData *data, Av1dJobStage stage)
 static void
 av1d_pipeline_log_end(Av1dJob *job, const gchar *message_id, GLogLevelFlags level)
 {
-	g_autofree gchar *id = g_strdup_printf("%" G_GUINT64_FORMAT, job->id);
-	g_autofree gchar *saved = g_strdup_printf(
-	    "%" G_GINT64_FORMAT,
-	    job->new_bytes > 0 ? (gint64)job->original_bytes - (gint64)job->new_bytes : 0);
-	g_autofree gchar *display = g_filename_display_name(job->source_path);
-	g_autofree gchar *message = g_strdup_printf("%s: %s%s%s", display,
-						    av1d_job_status_to_string(job->status),
-						    job->reason != NULL ? ": " : "",
-						    job->reason != NULL ? job->reason : "");
+	g_autofree gchar *what = g_strdup_printf("%s%s%s", av1d_job_status_to_string(job->status),
+						 job->reason != NULL ? ": " : "",
+						 job->reason != NULL ? job->reason : "");
 
-	g_log_structured(G_LOG_DOMAIN, level, "MESSAGE_ID", message_id, "AV1D_JOB_ID", id,
-			 "AV1D_PATH", display, "AV1D_STATUS",
-			 av1d_job_status_to_string(job->status), "AV1D_SAVED_BYTES", saved,
-			 "MESSAGE", "%s", message);
-}
-
-static void
-av1d_pipeline_log_event(Av1dJob *job, const gchar *message_id, const gchar *what)
-{
-	g_autofree gchar *id = g_strdup_printf("%" G_GUINT64_FORMAT, job->id);
-	g_autofree gchar *display = g_filename_display_name(job->source_path);
-
-	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE_ID", message_id, "AV1D_JOB_ID",
-			 id, "AV1D_PATH", display, "AV1D_STATUS",
-			 av1d_job_status_to_string(job->status), "MESSAGE", "%s: %s", display,
-			 what);
+	av1d_log_job(G_LOG_DOMAIN, level, message_id, job, what);
 }
 
 /* once per decision: the job ends once, and only a changed file or an
@@ -468,7 +447,7 @@ av1d_pipeline_begin(Av1dPipelineData *data, GError **error)
 		return FALSE;
 	job->stage = AV1D_JOB_STAGE_PROBING;
 	av1d_pipeline_save(data);
-	av1d_pipeline_log_event(job, AV1D_MSG_JOB_STARTED, "started");
+	av1d_log_job(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, AV1D_MSG_JOB_STARTED, job, "started");
 	av1d_fault_point("pipeline-probing");
 	return TRUE;
 }

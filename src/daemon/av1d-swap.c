@@ -201,15 +201,8 @@ av1d_swap_thread(GTask *task, gpointer source, gpointer task_data, GCancellable 
 static Av1dSwapRequest *
 av1d_swap_request_copy(const Av1dSwapRequest *req)
 {
-	Av1dSwapRequest *copy = g_new0(Av1dSwapRequest, 1);
-
-	copy->source_path = g_strdup(req->source_path);
-	copy->temp_path = g_strdup(req->temp_path);
-	copy->output_path = g_strdup(req->output_path);
-	copy->backup_path = g_strdup(req->backup_path);
-	copy->source_identity = req->source_identity;
-	copy->keep_backup = req->keep_backup;
-	return copy;
+	/* every other path derives from the source's name */
+	return av1d_swap_request_new(req->source_path, &req->source_identity, req->keep_backup);
 }
 
 void
