@@ -152,3 +152,49 @@ av1d_test_has_job_line(const gchar *out, const gchar *status, const gchar *name)
 
 	return line != NULL;
 }
+
+static gboolean
+av1d_test_process_is_stopped(GSubprocess *proc)
+{
+	g_autofree gchar *stat_path =
+	    g_strdup_printf("/proc/%s/stat", g_subprocess_get_identifier(proc));
+	g_autofree gchar *stat = NULL;
+	const gchar *paren;
+
+	if (!g_file_get_contents(stat_path, &stat, NULL, NULL))
+		return FALSE;
+	paren = strrchr(stat, ')');
+	return paren != NULL && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
+}
+
+static gboolean
+av1d_test_process_has_exited(GSubprocess *proc)
+{
+	g_autofree gchar *stat_path = NULL;
+	g_autofree gchar *stat = NULL;
+	const gchar *paren;
+
+	if (g_subprocess_get_identifier(proc) == NULL)
+		return TRUE;
+	stat_path = g_strdup_printf("/proc/%s/stat", g_subprocess_get_identifier(proc));
+	if (!g_file_get_contents(stat_path, &stat, NULL, NULL))
+		return TRUE;
+	paren = strrchr(stat, ')');
+	return paren != NULL && paren[2] == 'Z';
+}
+
+/* TRUE once @proc stopped itself (SIGSTOP at an AV1D_PAUSE_AT point), FALSE
+ * when it exited first; a test error after 60 s of neither */
+gboolean
+av1d_test_wait_stopped(GSubprocess *proc)
+{
+	for (guint i = 0; i < 60 * 50; i++) {
+		if (av1d_test_process_is_stopped(proc))
+			return TRUE;
+		if (av1d_test_process_has_exited(proc))
+			return FALSE;
+		g_usleep(20 * 1000);
+	}
+	g_error("av1d neither paused nor exited within 60 s");
+	return FALSE;
+}

@@ -46,6 +46,8 @@ gchar *
 av1d_test_find_job_line(const gchar *out, const gchar *status, const gchar *name);
 
 gboolean
+av1d_test_wait_stopped(GSubprocess *proc);
+gboolean
 av1d_test_has_job_line(const gchar *out, const gchar *status, const gchar *name);
 
 G_END_DECLS

@@ -8,60 +8,8 @@
 #include <gio/gio.h>
 #include <signal.h>
 
-typedef struct {
-	gint status; /* exit status, or -signal */
-	gchar *out;
-	gchar *err;
-} RunResult;
+#include "av1d-test-util.h"
 
-static void
-run_result_free(RunResult *result)
-{
-	g_free(result->out);
-	g_free(result->err);
-	g_free(result);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(RunResult, run_result_free)
-
-static const gchar *
-av1d_bin(void)
-{
-	const gchar *bin = g_getenv("AV1D_BIN");
-
-	g_assert_nonnull(bin);
-	return bin;
-}
-
-/* argv without the binary; the environment is isolated to the test's dirs */
-static RunResult *
-run_av1d(const gchar *const *args)
-{
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
-	g_auto(GStrv) argv = NULL;
-	g_autoptr(GSubprocess) proc = NULL;
-	RunResult *result = g_new0(RunResult, 1);
-
-	g_strv_builder_add(builder, av1d_bin());
-	g_strv_builder_addv(builder, (const char **)args);
-	argv = g_strv_builder_end(builder);
-	proc = g_subprocess_newv((const gchar *const *)argv,
-				 G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-				 &error);
-	g_assert_no_error(error);
-	g_subprocess_communicate_utf8(proc, NULL, NULL, &result->out, &result->err, &error);
-	g_assert_no_error(error);
-	if (g_subprocess_get_if_exited(proc))
-		result->status = g_subprocess_get_exit_status(proc);
-	else
-		result->status = -g_subprocess_get_term_sig(proc);
-	g_test_message("av1d %s -> %d\nstdout: %s\nstderr: %s", args[0] ? args[0] : "",
-		       result->status, result->out, result->err);
-	return result;
-}
-
-#define RUN(...) run_av1d((const gchar *const[]){__VA_ARGS__, NULL})
 
 static gchar *
 make_tmp_dir(void)
@@ -76,7 +24,7 @@ make_tmp_dir(void)
 static void
 test_help_documents_everything(void)
 {
-	g_autoptr(RunResult) r = RUN("--help");
+	g_autoptr(Av1dTestRun) r = AV1D_RUN("--help");
 	const gchar *const expected[] = {"--config", "--once", "--dry-run", "--verbose",
 					 "--version", "check", "explain PATH", "skip PATH",
 					 "Exit status", NULL};
@@ -89,7 +37,7 @@ test_help_documents_everything(void)
 static void
 test_version(void)
 {
-	g_autoptr(RunResult) r = RUN("--version");
+	g_autoptr(Av1dTestRun) r = AV1D_RUN("--version");
 
 	g_assert_cmpint(r->status, ==, 0);
 	g_assert_cmpstr(r->out, ==, "av1d " PACKAGE_VERSION "\n");
@@ -98,7 +46,7 @@ test_version(void)
 static void
 test_unknown_option_is_usage_error(void)
 {
-	g_autoptr(RunResult) r = RUN("--frobnicate");
+	g_autoptr(Av1dTestRun) r = AV1D_RUN("--frobnicate");
 
 	g_assert_cmpint(r->status, ==, 2);
 	g_assert_nonnull(strstr(r->err, "frobnicate"));
@@ -108,9 +56,9 @@ test_unknown_option_is_usage_error(void)
 static void
 test_subcommand_arguments_are_checked(void)
 {
-	g_autoptr(RunResult) explain = RUN("explain");
-	g_autoptr(RunResult) skip = RUN("skip", "/a", "/b");
-	g_autoptr(RunResult) check = RUN("check", "/nonexistent/library");
+	g_autoptr(Av1dTestRun) explain = AV1D_RUN("explain");
+	g_autoptr(Av1dTestRun) skip = AV1D_RUN("skip", "/a", "/b");
+	g_autoptr(Av1dTestRun) check = AV1D_RUN("check", "/nonexistent/library");
 
 	g_assert_cmpint(explain->status, ==, 2);
 	g_assert_nonnull(strstr(explain->err, "explain"));
@@ -122,7 +70,7 @@ test_subcommand_arguments_are_checked(void)
 static void
 test_no_roots_is_usage_error(void)
 {
-	g_autoptr(RunResult) r = RUN("--once");
+	g_autoptr(Av1dTestRun) r = AV1D_RUN("--once");
 
 	g_assert_cmpint(r->status, ==, 2);
 	g_assert_nonnull(strstr(r->err, "no library roots"));
@@ -131,7 +79,7 @@ test_no_roots_is_usage_error(void)
 static void
 test_missing_root_is_usage_error(void)
 {
-	g_autoptr(RunResult) r = RUN("--once", "/nonexistent/library");
+	g_autoptr(Av1dTestRun) r = AV1D_RUN("--once", "/nonexistent/library");
 
 	g_assert_cmpint(r->status, ==, 2);
 	g_assert_nonnull(strstr(r->err, "/nonexistent/library"));
@@ -149,10 +97,10 @@ test_config_error_touches_nothing(void)
 						 "job_state_dir = \"%s\"\n"
 						 "min_bytes = 0\n",
 						 dir, state);
-	g_autoptr(RunResult) r = NULL;
+	g_autoptr(Av1dTestRun) r = NULL;
 
 	g_assert_true(g_file_set_contents(config, text, -1, NULL));
-	r = RUN("--once", "--config", config);
+	r = AV1D_RUN("--once", "--config", config);
 	g_assert_cmpint(r->status, ==, 2);
 	g_assert_nonnull(strstr(r->err, "config.toml:3:1: key 'min_bytes'"));
 	g_assert_false(g_file_test(state, G_FILE_TEST_EXISTS));
@@ -167,10 +115,10 @@ test_once_on_empty_root_succeeds(void)
 	g_autofree gchar *state = g_build_filename(dir, "state", NULL);
 	g_autofree gchar *config = g_build_filename(dir, "config.json", NULL);
 	g_autofree gchar *text = g_strdup_printf("{\"job_state_dir\": \"%s\"}", state);
-	g_autoptr(RunResult) r = NULL;
+	g_autoptr(Av1dTestRun) r = NULL;
 
 	g_assert_true(g_file_set_contents(config, text, -1, NULL));
-	r = RUN("--once", "--config", config, dir);
+	r = AV1D_RUN("--once", "--config", config, dir);
 	g_assert_cmpint(r->status, ==, 0);
 	/* the store was opened where the config said */
 	g_assert_true(g_file_test(state, G_FILE_TEST_IS_DIR));
@@ -198,7 +146,7 @@ assert_signal_stops_cleanly(int signum)
 	guint timeout_id = g_timeout_add_seconds(30, on_timeout, NULL);
 
 	g_subprocess_launcher_setenv(launcher, "AV1D_STATE_DIR", state, TRUE);
-	proc = g_subprocess_launcher_spawn(launcher, &error, av1d_bin(), dir, NULL);
+	proc = g_subprocess_launcher_spawn(launcher, &error, g_getenv("AV1D_BIN"), dir, NULL);
 	g_assert_no_error(error);
 	err = g_data_input_stream_new(g_subprocess_get_stderr_pipe(proc));
 	/* wait until the loop runs: the daemon logs "started" */

@@ -128,51 +128,6 @@ spawn_av1d(World *w, const gchar *pause_at, const gchar *stderr_path)
 	return proc;
 }
 
-static gboolean
-process_is_stopped(GSubprocess *proc)
-{
-	g_autofree gchar *stat_path =
-	    g_strdup_printf("/proc/%s/stat", g_subprocess_get_identifier(proc));
-	g_autofree gchar *stat = NULL;
-	const gchar *paren;
-
-	if (!g_file_get_contents(stat_path, &stat, NULL, NULL))
-		return FALSE;
-	paren = strrchr(stat, ')');
-	return paren != NULL && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
-}
-
-static gboolean
-process_has_exited(GSubprocess *proc)
-{
-	g_autofree gchar *stat_path = NULL;
-	g_autofree gchar *stat = NULL;
-	const gchar *paren;
-
-	if (g_subprocess_get_identifier(proc) == NULL)
-		return TRUE;
-	stat_path = g_strdup_printf("/proc/%s/stat", g_subprocess_get_identifier(proc));
-	if (!g_file_get_contents(stat_path, &stat, NULL, NULL))
-		return TRUE;
-	paren = strrchr(stat, ')');
-	return paren != NULL && paren[2] == 'Z';
-}
-
-/* wait until the daemon stopped itself at the point (or ran past it) */
-static gboolean
-wait_for_pause(GSubprocess *proc)
-{
-	for (guint i = 0; i < 60 * 50; i++) {
-		if (process_is_stopped(proc))
-			return TRUE;
-		if (process_has_exited(proc))
-			return FALSE;
-		g_usleep(20 * 1000);
-	}
-	g_error("av1d neither paused nor exited within 60 s");
-	return FALSE;
-}
-
 static void
 kill_and_reap(GSubprocess *proc)
 {
@@ -209,7 +164,7 @@ crash_at_point(gconstpointer data)
 	world_init(&w);
 	log = g_build_filename(w.dir, "killed.log", NULL);
 	proc = spawn_av1d(&w, point, log);
-	if (!wait_for_pause(proc)) {
+	if (!av1d_test_wait_stopped(proc)) {
 		g_autofree gchar *text = NULL;
 		g_file_get_contents(log, &text, NULL, NULL);
 		g_error("av1d never reached %s:\n%s", point, text);

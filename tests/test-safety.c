@@ -273,27 +273,6 @@ test_truncated_output_fails_verification(Fixture *fx, gconstpointer data)
 	g_assert_true(exists(fx, "h264-eng-rus.mkv.why.txt"));
 }
 
-static gboolean
-wait_stopped(GSubprocess *proc)
-{
-	g_autofree gchar *stat_path =
-	    g_strdup_printf("/proc/%s/stat", g_subprocess_get_identifier(proc));
-
-	for (guint i = 0; i < 3000; i++) {
-		g_autofree gchar *stat = NULL;
-		const gchar *paren;
-
-		if (!g_file_get_contents(stat_path, &stat, NULL, NULL))
-			return FALSE;
-		paren = strrchr(stat, ')');
-		if (paren != NULL && paren[2] == 'T')
-			return TRUE;
-		if (paren != NULL && paren[2] == 'Z')
-			return FALSE;
-		g_usleep(20000);
-	}
-	return FALSE;
-}
 
 /* the file is replaced while its encode runs: the encode must not win */
 static void
@@ -314,7 +293,7 @@ test_source_changed_during_encode(Fixture *fx, gconstpointer data)
 	proc = g_subprocess_launcher_spawn(launcher, &error, g_getenv("AV1D_BIN"), "--once",
 					   "--config", fx->config, NULL);
 	g_assert_no_error(error);
-	g_assert_true(wait_stopped(proc));
+	g_assert_true(av1d_test_wait_stopped(proc));
 	/* a download finishing late: more bytes appended */
 	file = g_file_new_for_path(path);
 	stream = g_file_append_to(file, G_FILE_CREATE_NONE, NULL, &error);
