@@ -67,7 +67,7 @@ make_job(guint64 id)
 	job->target_bit_depth = 10;
 	job->av1_profile = g_strdup("main");
 	job->encoder = g_strdup("av1_qsv");
-	job->argv = g_strdupv((gchar **)argv);
+	av1d_job_set_argv(job, argv);
 	job->progress = 1.0;
 	job->fps = 87.5;
 	job->identity = (Av1dFileIdentity){2049, 1000000 + id, 8123456789 + id, 1700000000123456789};

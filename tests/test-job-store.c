@@ -192,7 +192,7 @@ test_create_save_reload_keeps_every_job(void)
 	g_assert_true(av1d_job_set_status(b, AV1D_JOB_STATUS_RUNNING, NULL));
 	b->stage = AV1D_JOB_STAGE_ENCODING;
 	b->progress = 0.5;
-	b->argv = g_strdupv((gchar **)argv);
+	av1d_job_set_argv(b, argv);
 	b->original_bytes = 123456789;
 	save(store, b);
 

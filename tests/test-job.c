@@ -42,7 +42,7 @@ make_full_job(void)
 	job->av1_profile = g_strdup("professional");
 	job->is_hdr = TRUE;
 	job->encoder = g_strdup("av1_qsv");
-	job->argv = g_strdupv((gchar **)argv);
+	av1d_job_set_argv(job, argv);
 	job->progress = 0.625;
 	job->fps = 43.21;
 	/* the top bit set: inode numbers on overlayfs and NFS can use it */
@@ -238,7 +238,7 @@ test_non_utf8_paths_round_trip_as_file_uris(void)
 	g_autofree gchar *data = NULL;
 
 	job->output_path = g_strdup("/lib/caf\xe9/.\xff.av1d.mkv");
-	job->argv = g_strdupv((gchar **)argv);
+	av1d_job_set_argv(job, argv);
 	data = av1d_job_to_data(job, NULL);
 	g_assert_true(g_utf8_validate(data, -1, NULL));
 	g_assert_nonnull(strstr(data, "\"file:///lib/caf%E9/%FF.mkv\""));
@@ -548,7 +548,7 @@ test_writers_output_reads_back(void)
 	g_autoptr(Av1dJob) copy = NULL;
 	const Av1dJob *jobs[] = {full, blank, bytes};
 
-	bytes->argv = g_strdupv((gchar **)argv);
+	av1d_job_set_argv(bytes, argv);
 	/* json-glib 1.6 writes \x1f raw, which only it reads */
 	bytes->reason = g_strdup("\x1e\x1f\x7f \xe2\x9c\x93");
 	bytes->fps = 1e-14;

@@ -14,15 +14,21 @@
 
 #include "av1d-error.h"
 #include "av1d-fault.h"
+#include "av1d-job-snapshot.h"
 #include "av1d-job-store.h"
 
 #define COUNTER_NAME "next-id"
+#define SNAPSHOT_NAME "jobs.snapshot"
 #define JOB_SUFFIX ".json"
 #define CORRUPT_SUFFIX ".json.corrupt"
 #define TEMP_INFIX ".tmp-"
 /* a job file is about 1.5 KiB; anything this big is not one of ours */
 #define MAX_JOB_FILE_SIZE (16 * 1024 * 1024)
 #define READ_CHUNK 16384
+/* the snapshot is rewritten once this share of the store (1/8) had to be
+ * parsed from JSON or was missing from it: often enough that a start stays
+ * fast, rarely enough that a start seldom writes it */
+#define SNAPSHOT_STALE_SHARE 8
 /* below this, starting threads costs more than it saves */
 #define PARALLEL_LOAD_MIN 2048
 #define MAX_LOAD_THREADS 8
@@ -46,6 +52,7 @@ struct _Av1dJobStore {
 	GPtrArray *entries;      /* JobEntry ordered by id */
 	guint64 next_id;
 	guint corrupt_count;
+	guint cached_count;
 	gboolean loaded;
 };
 
@@ -356,6 +363,7 @@ store_clear(Av1dJobStore *self)
 	g_ptr_array_set_size(self->entries, 0);
 	g_hash_table_remove_all(self->by_id);
 	self->corrupt_count = 0;
+	self->cached_count = 0;
 	self->loaded = FALSE;
 }
 
@@ -429,6 +437,9 @@ typedef enum {
 typedef struct {
 	guint64 id;
 	gchar *name;
+	Av1dJobFileKey key;
+	gboolean have_key;
+	gint snapshot_index; /* the snapshot's entry for this very file, or -1 */
 	JobEntry *entry; /* made by the loader thread, to keep the serial part short */
 	GError *error;
 	gboolean corrupt; /* the error is about the contents, not about reading */
@@ -438,6 +449,7 @@ typedef struct {
 	LoadItem *items;
 	guint count;
 	int dir_fd;
+	Av1dJobSnapshot *snapshot;
 } LoadSlice;
 
 static void
@@ -508,6 +520,20 @@ remove_temp_file(Av1dJobStore *self, int dir_fd, const gchar *name)
 }
 
 static gboolean
+file_key_at(int dir_fd, const gchar *name, Av1dJobFileKey *key)
+{
+	struct stat st;
+
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return FALSE;
+	key->ino = st.st_ino;
+	key->size = (guint64)st.st_size;
+	key->ctime_ns = (gint64)st.st_ctim.tv_sec * G_GINT64_CONSTANT(1000000000) +
+			st.st_ctim.tv_nsec;
+	return TRUE;
+}
+
+static gboolean
 scan_directory(Av1dJobStore *self, DIR *dir, GArray *items, guint64 *max_id, GError **error)
 {
 	struct dirent *dirent;
@@ -518,6 +544,8 @@ scan_directory(Av1dJobStore *self, DIR *dir, GArray *items, guint64 *max_id, GEr
 		switch (classify_name(dirent->d_name, &item.id)) {
 		case NAME_JOB:
 			item.name = g_strdup(dirent->d_name);
+			item.have_key = file_key_at(dirfd(dir), item.name, &item.key);
+			item.snapshot_index = -1;
 			g_array_append_val(items, item);
 			*max_id = MAX(*max_id, item.id);
 			break;
@@ -578,10 +606,20 @@ read_job_file(int dir_fd, const gchar *name, GByteArray *buffer)
 
 /* runs in a loader thread: touches nothing but @item */
 static void
-load_item(LoadItem *item, int dir_fd, JsonParser *parser, GByteArray *buffer)
+load_item(LoadItem *item, const LoadSlice *slice, JsonParser *parser, GByteArray *buffer)
 {
 	g_autoptr(Av1dJob) job = NULL;
-	int err = read_job_file(dir_fd, item->name, buffer);
+	int err;
+
+	if (item->snapshot_index >= 0) {
+		job = av1d_job_snapshot_get_job(slice->snapshot, (guint)item->snapshot_index);
+		if (job != NULL) {
+			item->entry = job_entry_new(job);
+			return;
+		}
+		item->snapshot_index = -1; /* damaged entry: the file decides */
+	}
+	err = read_job_file(slice->dir_fd, item->name, buffer);
 
 	if (err == 0)
 		job = av1d_job_from_data_with_parser(parser, (const gchar *)buffer->data,
@@ -613,13 +651,13 @@ load_slice(gpointer data)
 	g_autoptr(GByteArray) buffer = g_byte_array_sized_new(8192);
 
 	for (guint i = 0; i < slice->count; i++)
-		load_item(&slice->items[i], slice->dir_fd, parser, buffer);
+		load_item(&slice->items[i], slice, parser, buffer);
 	return NULL;
 }
 
 /* parsing dominates loading, so big stores are split across the cores */
 static void
-load_items(GArray *items, int dir_fd)
+load_items(GArray *items, int dir_fd, Av1dJobSnapshot *snapshot)
 {
 	LoadSlice slices[MAX_LOAD_THREADS];
 	GThread *threads[MAX_LOAD_THREADS] = {NULL};
@@ -635,6 +673,7 @@ load_items(GArray *items, int dir_fd)
 		slices[t].items = (LoadItem *)(gpointer)items->data + start;
 		slices[t].count = MIN(per_thread, items->len - start);
 		slices[t].dir_fd = dir_fd;
+		slices[t].snapshot = snapshot;
 	}
 	for (guint t = 1; t < n_threads; t++)
 		threads[t] = g_thread_try_new("av1d-job-load", load_slice, &slices[t], NULL);
@@ -703,6 +742,7 @@ apply_items(Av1dJobStore *self, GArray *items)
 		LoadItem *item = &g_array_index(items, LoadItem, i);
 
 		if (item->entry != NULL) {
+			self->cached_count += item->snapshot_index >= 0;
 			/* the items are in id order, and so are the entries */
 			g_hash_table_insert(self->by_id, &item->entry->id, item->entry);
 			g_ptr_array_add(self->entries, g_steal_pointer(&item->entry));
@@ -772,9 +812,41 @@ load_counter(Av1dJobStore *self, guint64 max_id, GError **error)
 	return TRUE;
 }
 
-static gboolean
-load_directory(Av1dJobStore *self, GArray *items, guint64 *max_id, GError **error)
+/* which files the snapshot holds as they are now; returns how many */
+static guint
+match_snapshot(Av1dJobSnapshot *snapshot, GArray *items)
 {
+	guint hint = 0;
+	guint matched = 0;
+
+	for (guint i = 0; snapshot != NULL && i < items->len; i++) {
+		LoadItem *item = &g_array_index(items, LoadItem, i);
+		gint index = av1d_job_snapshot_find(snapshot, item->id, hint);
+
+		if (index < 0)
+			continue;
+		hint = (guint)index + 1;
+		if (item->have_key && av1d_job_snapshot_matches(snapshot, (guint)index, &item->key)) {
+			item->snapshot_index = index;
+			matched++;
+		}
+	}
+	return matched;
+}
+
+static gchar *
+snapshot_path(Av1dJobStore *self)
+{
+	return g_build_filename(self->directory, SNAPSHOT_NAME, NULL);
+}
+
+/* @stale: how many entries of the snapshot were of no use */
+static gboolean
+load_directory(Av1dJobStore *self, GArray *items, guint64 *max_id, guint *stale,
+	       GError **error)
+{
+	g_autofree gchar *path = snapshot_path(self);
+	g_autoptr(Av1dJobSnapshot) snapshot = NULL;
 	DIR *dir = opendir(self->directory);
 	gboolean ok;
 
@@ -783,10 +855,54 @@ load_directory(Av1dJobStore *self, GArray *items, guint64 *max_id, GError **erro
 				       self->directory);
 	ok = scan_directory(self, dir, items, max_id, error);
 	g_array_sort(items, compare_items);
-	if (ok)
-		load_items(items, dirfd(dir));
+	if (ok) {
+		snapshot = av1d_job_snapshot_open(path);
+		*stale = snapshot != NULL ? av1d_job_snapshot_get_size(snapshot) -
+						    match_snapshot(snapshot, items)
+					  : 0;
+		load_items(items, dirfd(dir), snapshot);
+	}
 	closedir(dir);
 	return ok;
+}
+
+/* the jobs just loaded are exactly what their files say, so this is the
+ * moment to cache them; a job whose file could not be keyed is left out */
+static void
+write_snapshot(Av1dJobStore *self, GArray *items)
+{
+	g_autofree gchar *path = snapshot_path(self);
+	g_autoptr(GPtrArray) jobs = g_ptr_array_sized_new(self->entries->len);
+	g_autoptr(GArray) keys = g_array_sized_new(FALSE, FALSE, sizeof(Av1dJobFileKey),
+						   self->entries->len);
+	g_autoptr(GError) error = NULL;
+
+	for (guint i = 0; i < items->len; i++) {
+		LoadItem *item = &g_array_index(items, LoadItem, i);
+		Av1dJob *job = item->have_key ? av1d_job_store_lookup(self, item->id) : NULL;
+
+		if (job == NULL)
+			continue;
+		g_ptr_array_add(jobs, job);
+		g_array_append_val(keys, item->key);
+	}
+	if (!av1d_job_snapshot_write(path, jobs, keys, &error))
+		g_message("cannot write the job snapshot (start-up stays slower): %s",
+			  error->message);
+}
+
+static gboolean
+snapshot_is_worth_writing(GArray *items, guint stale)
+{
+	guint wasted = stale;
+
+	for (guint i = 0; i < items->len; i++) {
+		const LoadItem *item = &g_array_index(items, LoadItem, i);
+
+		if (item->snapshot_index < 0 && item->have_key)
+			wasted++;
+	}
+	return wasted > 0 && (guint64)wasted * SNAPSHOT_STALE_SHARE >= items->len;
 }
 
 gboolean
@@ -794,13 +910,15 @@ av1d_job_store_load(Av1dJobStore *self, GError **error)
 {
 	g_autoptr(GArray) items = g_array_new(FALSE, FALSE, sizeof(LoadItem));
 	guint64 max_id = 0;
+	guint stale = 0;
 
 	g_return_val_if_fail(AV1D_IS_JOB_STORE(self), FALSE);
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
 	store_clear(self);
 	g_array_set_clear_func(items, load_item_clear);
-	if (!load_directory(self, items, &max_id, error) || !check_read_errors(items, error))
+	if (!load_directory(self, items, &max_id, &stale, error) ||
+	    !check_read_errors(items, error))
 		return FALSE;
 	/* a lost rename only means the file is quarantined again next time */
 	if (apply_items(self, items))
@@ -810,6 +928,8 @@ av1d_job_store_load(Av1dJobStore *self, GError **error)
 		return FALSE;
 	}
 	self->loaded = TRUE;
+	if (snapshot_is_worth_writing(items, stale))
+		write_snapshot(self, items);
 	return TRUE;
 }
 
@@ -1003,4 +1123,11 @@ av1d_job_store_get_corrupt_count(Av1dJobStore *self)
 {
 	g_return_val_if_fail(AV1D_IS_JOB_STORE(self), 0);
 	return self->corrupt_count;
+}
+
+guint
+av1d_job_store_get_cached_count(Av1dJobStore *self)
+{
+	g_return_val_if_fail(AV1D_IS_JOB_STORE(self), 0);
+	return self->cached_count;
 }

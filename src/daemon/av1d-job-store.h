@@ -19,7 +19,9 @@ G_DECLARE_FINAL_TYPE(Av1dJobStore, av1d_job_store, AV1D, JOB_STORE, GObject)
 Av1dJobStore *
 av1d_job_store_new(const gchar *directory, GError **error);
 /* reads every <id>.json; corrupt files are renamed to <id>.json.corrupt with
- * a warning and the rest are loaded; leftover temp files are removed. A file
+ * a warning and the rest are loaded; leftover temp files are removed.
+ * Files unchanged since the last snapshot are taken from it instead of
+ * being parsed, and the snapshot is rewritten when much of it was stale. A file
  * that cannot be read at all (EIO, EACCES) fails the load instead: it may be
  * fine once the fault is fixed. Replaces whatever the store held before. */
 gboolean
@@ -61,6 +63,10 @@ av1d_job_store_get_size(Av1dJobStore *self);
 /* files quarantined by the last load */
 guint
 av1d_job_store_get_corrupt_count(Av1dJobStore *self);
+/* jobs the last load took from the snapshot (av1d-job-snapshot.h) rather
+ * than parsing their files */
+guint
+av1d_job_store_get_cached_count(Av1dJobStore *self);
 
 /* write @data to @path durably: temp in the same directory, fsync, rename,
  * fsync of the directory; shared with the sidecar writers. The file gets

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "av1d-error.h"
@@ -116,8 +117,43 @@ av1d_job_unref(Av1dJob *self)
 	g_free(self->source_pix_fmt);
 	g_free(self->av1_profile);
 	g_free(self->encoder);
-	g_strfreev(self->argv);
+	g_free(self->argv); /* packed */
 	g_free(self);
+}
+
+GStrv
+av1d_strv_pack(const gchar *const *argv)
+{
+	gsize n = 0;
+	gsize bytes = 0;
+	gchar **packed;
+	gchar *next;
+
+	if (argv == NULL)
+		return NULL;
+	for (; argv[n] != NULL; n++)
+		bytes += strlen(argv[n]) + 1;
+	packed = g_malloc((n + 1) * sizeof(gchar *) + bytes);
+	next = (gchar *)(packed + n + 1);
+	for (gsize i = 0; i < n; i++) {
+		gsize size = strlen(argv[i]) + 1;
+
+		packed[i] = memcpy(next, argv[i], size);
+		next += size;
+	}
+	packed[n] = NULL;
+	return packed;
+}
+
+void
+av1d_job_set_argv(Av1dJob *self, const gchar *const *argv)
+{
+	GStrv old;
+
+	g_return_if_fail(self != NULL);
+	old = self->argv;
+	self->argv = av1d_strv_pack(argv);
+	g_free(old);
 }
 
 const gchar *
@@ -532,7 +568,7 @@ read_argv(const gchar *key, JsonNode *node, GStrv *out, GError **error)
 		g_ptr_array_add(result, path_from_string(json_node_get_string(element)));
 	}
 	g_ptr_array_add(result, NULL);
-	*out = (GStrv)g_ptr_array_free(g_steal_pointer(&result), FALSE);
+	*out = av1d_strv_pack((const gchar *const *)result->pdata);
 	return TRUE;
 }
 

@@ -69,6 +69,9 @@ typedef struct {
 	gchar *av1_profile;
 	gboolean is_hdr;
 	gchar *encoder;
+	/* one allocation (pointers and strings together), as a store of
+	 * 100 000 jobs holds millions of arguments: set it with
+	 * av1d_job_set_argv(), never g_strfreev() it */
 	GStrv argv;
 	gdouble progress; /* 0..1 */
 	gdouble fps;
@@ -116,6 +119,12 @@ void
 av1d_job_set_reason(Av1dJob *self, const gchar *reason);
 gboolean
 av1d_job_is_finished(const Av1dJob *self);
+/* copies @argv (NULL clears it) */
+void
+av1d_job_set_argv(Av1dJob *self, const gchar *const *argv);
+/* @argv packed the way Av1dJob.argv is: free it with g_free() */
+GStrv
+av1d_strv_pack(const gchar *const *argv);
 
 const gchar *
 av1d_job_status_to_string(Av1dJobStatus status);

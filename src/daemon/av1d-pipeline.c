@@ -319,8 +319,7 @@ av1d_pipeline_start_encode(GTask *task)
 		g_task_return_boolean(task, TRUE);
 		return;
 	}
-	g_strfreev(data->job->argv);
-	data->job->argv = g_strdupv(argv);
+	av1d_job_set_argv(data->job, (const gchar *const *)argv);
 	g_free(data->job->output_path);
 	data->job->output_path = g_strdup(data->plan->output_path);
 	g_free(data->job->encoder);
