@@ -158,14 +158,12 @@ av1d_job_snapshot_get_size(Av1dJobSnapshot *self)
 }
 
 gint
-av1d_job_snapshot_find(Av1dJobSnapshot *self, guint64 id, guint hint)
+av1d_job_snapshot_find(Av1dJobSnapshot *self, guint64 id)
 {
 	gsize low = 0;
 	gsize high = self->n_records;
 
-	/* the usual case: the next entry is the one */
-	if (hint < self->n_records && self->records[hint].id == id)
-		return (gint)hint;
+	/* the records are in id order */
 	while (low < high) {
 		gsize mid = low + (high - low) / 2;
 

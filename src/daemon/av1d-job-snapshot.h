@@ -37,11 +37,9 @@ av1d_job_snapshot_free(Av1dJobSnapshot *self);
 guint
 av1d_job_snapshot_get_size(Av1dJobSnapshot *self);
 
-/* the index of the entry for @id, or -1; @hint is where to start looking
- * (the entries are in id order, so callers going through ids in order pass
- * the last index they got plus one) */
+/* the index of the entry for @id, or -1 */
 gint
-av1d_job_snapshot_find(Av1dJobSnapshot *self, guint64 id, guint hint);
+av1d_job_snapshot_find(Av1dJobSnapshot *self, guint64 id);
 /* whether entry @index was taken from a file with @key */
 gboolean
 av1d_job_snapshot_matches(Av1dJobSnapshot *self, guint index, const Av1dJobFileKey *key);

@@ -544,7 +544,6 @@ scan_directory(Av1dJobStore *self, DIR *dir, GArray *items, guint64 *max_id, GEr
 		switch (classify_name(dirent->d_name, &item.id)) {
 		case NAME_JOB:
 			item.name = g_strdup(dirent->d_name);
-			item.have_key = file_key_at(dirfd(dir), item.name, &item.key);
 			item.snapshot_index = -1;
 			g_array_append_val(items, item);
 			*max_id = MAX(*max_id, item.id);
@@ -604,6 +603,17 @@ read_job_file(int dir_fd, const gchar *name, GByteArray *buffer)
 	return err;
 }
 
+/* the snapshot's entry for @item's file as it is now, or -1 */
+static gint
+match_snapshot(Av1dJobSnapshot *snapshot, const LoadItem *item)
+{
+	gint index = av1d_job_snapshot_find(snapshot, item->id);
+
+	if (index >= 0 && av1d_job_snapshot_matches(snapshot, (guint)index, &item->key))
+		return index;
+	return -1;
+}
+
 /* runs in a loader thread: touches nothing but @item */
 static void
 load_item(LoadItem *item, const LoadSlice *slice, JsonParser *parser, GByteArray *buffer)
@@ -611,6 +621,11 @@ load_item(LoadItem *item, const LoadSlice *slice, JsonParser *parser, GByteArray
 	g_autoptr(Av1dJob) job = NULL;
 	int err;
 
+	/* stat in the loader threads: for a big store it costs as much as
+	 * decoding the snapshot */
+	item->have_key = file_key_at(slice->dir_fd, item->name, &item->key);
+	if (item->have_key && slice->snapshot != NULL)
+		item->snapshot_index = match_snapshot(slice->snapshot, item);
 	if (item->snapshot_index >= 0) {
 		job = av1d_job_snapshot_get_job(slice->snapshot, (guint)item->snapshot_index);
 		if (job != NULL) {
@@ -812,26 +827,14 @@ load_counter(Av1dJobStore *self, guint64 max_id, GError **error)
 	return TRUE;
 }
 
-/* which files the snapshot holds as they are now; returns how many */
 static guint
-match_snapshot(Av1dJobSnapshot *snapshot, GArray *items)
+count_cached(GArray *items)
 {
-	guint hint = 0;
-	guint matched = 0;
+	guint cached = 0;
 
-	for (guint i = 0; snapshot != NULL && i < items->len; i++) {
-		LoadItem *item = &g_array_index(items, LoadItem, i);
-		gint index = av1d_job_snapshot_find(snapshot, item->id, hint);
-
-		if (index < 0)
-			continue;
-		hint = (guint)index + 1;
-		if (item->have_key && av1d_job_snapshot_matches(snapshot, (guint)index, &item->key)) {
-			item->snapshot_index = index;
-			matched++;
-		}
-	}
-	return matched;
+	for (guint i = 0; i < items->len; i++)
+		cached += g_array_index(items, LoadItem, i).snapshot_index >= 0;
+	return cached;
 }
 
 static gchar *
@@ -857,10 +860,10 @@ load_directory(Av1dJobStore *self, GArray *items, guint64 *max_id, guint *stale,
 	g_array_sort(items, compare_items);
 	if (ok) {
 		snapshot = av1d_job_snapshot_open(path);
-		*stale = snapshot != NULL ? av1d_job_snapshot_get_size(snapshot) -
-						    match_snapshot(snapshot, items)
-					  : 0;
 		load_items(items, dirfd(dir), snapshot);
+		*stale = snapshot != NULL ? av1d_job_snapshot_get_size(snapshot) -
+						    count_cached(items)
+					  : 0;
 	}
 	closedir(dir);
 	return ok;
