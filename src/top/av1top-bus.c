@@ -376,10 +376,11 @@ static void
 av1top_bus_report(Av1topBus *self, const gchar *action, guint64 id, const sd_bus_error *error)
 {
 	g_autofree gchar *text = NULL;
+	g_autofree gchar *id_text = g_strdup_printf("%" G_GUINT64_FORMAT, id);
 
 	if (id != 0)
 		/* TRANSLATORS: action, job id, short error, the daemon's message */
-		text = g_strdup_printf(_("%s job %" G_GUINT64_FORMAT ": %s (%s)"), _(action), id,
+		text = g_strdup_printf(_("%s job %s: %s (%s)"), _(action), id_text,
 				       av1top_bus_error_phrase(error->name),
 				       error->message != NULL ? error->message : error->name);
 	else
@@ -1092,6 +1093,7 @@ av1top_bus_action_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	Av1topCall *call = userdata;
 	g_autofree gchar *text = NULL;
+	g_autofree gchar *id_text = g_strdup_printf("%" G_GUINT64_FORMAT, call->id);
 
 	if (sd_bus_message_is_method_error(m, NULL)) {
 		av1top_bus_report(call->self, call->action, call->id, sd_bus_message_get_error(m));
@@ -1099,8 +1101,8 @@ av1top_bus_action_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	}
 	if (call->id != 0)
 		/* TRANSLATORS: "Skip job 3 (film.mkv): done" */
-		text = g_strdup_printf(_("%s job %" G_GUINT64_FORMAT " (%s): done"), _(call->action),
-				       call->id, call->name != NULL ? call->name : "");
+		text = g_strdup_printf(_("%s job %s (%s): done"), _(call->action), id_text,
+				       call->name != NULL ? call->name : "");
 	else
 		text = g_strdup_printf(_("%s: done"), _(call->action));
 	av1top_model_set_message(call->self->model, FALSE, text);

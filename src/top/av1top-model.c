@@ -432,7 +432,7 @@ av1top_format_size(guint64 bytes)
 
 	if (bytes == 0)
 		return g_strdup("-");
-	while (value >= 999.95 && unit + 1 < G_N_ELEMENTS(units)) {
+	while (value >= 999.5 && unit + 1 < G_N_ELEMENTS(units)) {
 		value /= 1000.0;
 		unit++;
 	}
@@ -458,8 +458,8 @@ av1top_format_duration(gint64 seconds)
 				       ":%02" G_GINT64_FORMAT,
 				       seconds / 3600, (seconds / 60) % 60, seconds % 60);
 	/* TRANSLATORS: days and hours, e.g. 4d07h */
-	return g_strdup_printf(_("%" G_GINT64_FORMAT "d%02" G_GINT64_FORMAT "h"), seconds / 86400,
-			       (seconds / 3600) % 24);
+	return g_strdup_printf(_("%ud%02uh"), (guint)MIN(seconds / 86400, G_MAXUINT),
+			       (guint)((seconds / 3600) % 24));
 }
 
 static guint

@@ -384,9 +384,9 @@ av1top_view_details(Av1topView *self, Av1topModel *model)
 {
 	Av1topJob *job = av1top_model_lookup_job(model, model->details_id);
 	g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *title =
-	    g_strdup_printf(_("Job %" G_GUINT64_FORMAT "  %s"), model->details_id,
-			    job != NULL && job->name != NULL ? job->name : "");
+	g_autofree gchar *id = g_strdup_printf("%" G_GUINT64_FORMAT, model->details_id);
+	g_autofree gchar *title = g_strdup_printf(
+	    _("Job %s  %s"), id, job != NULL && job->name != NULL ? job->name : "");
 	guint visible = LINES > 2 ? (guint)LINES - 2 : 0;
 	guint first;
 
@@ -395,8 +395,7 @@ av1top_view_details(Av1topView *self, Av1topModel *model)
 	for (guint i = 0; model->details != NULL && i < model->details->len; i++)
 		g_ptr_array_add(lines, g_strdup(g_ptr_array_index(model->details, i)));
 	g_ptr_array_add(lines, g_strdup(""));
-	g_ptr_array_add(lines, g_strdup_printf(_("journal (AV1D_JOB_ID=%" G_GUINT64_FORMAT "):"),
-					       model->details_id));
+	g_ptr_array_add(lines, g_strdup_printf(_("journal (AV1D_JOB_ID=%s):"), id));
 	if (model->details_journal_error != NULL)
 		g_ptr_array_add(lines, g_strdup_printf("  %s", model->details_journal_error));
 	else if (model->details_journal == NULL || model->details_journal->len == 0)
@@ -475,9 +474,9 @@ av1top_view_status_bar(Av1topView *self, Av1topModel *model)
 				       model->filter_edit->str);
 	} else if (model->mode == AV1TOP_MODE_CONFIRM_CANCEL) {
 		Av1topJob *job = av1top_model_lookup_job(model, model->confirm_id);
+		g_autofree gchar *id = g_strdup_printf("%" G_GUINT64_FORMAT, model->confirm_id);
 
-		text = g_strdup_printf(_("Cancel job %" G_GUINT64_FORMAT " (%s)? y/n"),
-				       model->confirm_id,
+		text = g_strdup_printf(_("Cancel job %s (%s)? y/n"), id,
 				       job != NULL && job->name != NULL ? job->name : "");
 	} else if (message != NULL) {
 		av1top_view_put(y, 0, (guint)COLS, message,
