@@ -5,7 +5,7 @@
 AV1D_PACKAGES=(
   gcc pkg-config meson ninja-build gettext
   libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev libsystemd-dev libncurses-dev libdbus-1-dev
-  ffmpeg dbus systemd tmux procps util-linux coreutils systemd-journal-remote
+  ffmpeg dbus dbus-user-session systemd tmux procps util-linux coreutils systemd-journal-remote
 )
 
 av1d_as_root() {

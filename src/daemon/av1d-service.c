@@ -7,6 +7,8 @@
 
 #include "av1d-dbus.h"
 #include "av1d-error.h"
+#include "av1d-fault.h"
+#include "av1d-log.h"
 #include "av1d-manager.h"
 #include "av1d-names.h"
 #include "av1d-notify.h"
@@ -77,6 +79,7 @@ av1d_service_quit_cb(gpointer user_data)
 
 	g_message("stopping on signal");
 	av1d_notify_stopping();
+	av1d_fault_point("service-stopping");
 	g_main_loop_quit(service->loop);
 	return G_SOURCE_CONTINUE;
 }
@@ -89,6 +92,7 @@ av1d_service_name_acquired_cb(GDBusConnection *connection, const gchar *name, gp
 	service->name_owned = TRUE;
 	g_message("serving %s on the bus", name);
 	/* ready only now: the name is owned and the roots are watched */
+	av1d_fault_point("service-before-ready");
 	av1d_notify_ready();
 }
 
@@ -165,8 +169,9 @@ av1d_service_run(const Av1dServiceOptions *options, GError **error)
 	    !av1d_service_export(&service, &bus, &owner_id, error)) {
 		service.status = 1;
 	} else {
-		g_message("av1d %s started, %u jobs known", PACKAGE_VERSION,
-			  av1d_job_store_get_size(options->store));
+		g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE_ID",
+				 AV1D_MSG_DAEMON_STARTED, "MESSAGE", "av1d %s started, %u jobs known",
+				 PACKAGE_VERSION, av1d_job_store_get_size(options->store));
 		av1d_service_update_status(service.manager, NULL, &service);
 		watchdog_id = av1d_notify_watchdog_start();
 		g_main_loop_run(service.loop);
