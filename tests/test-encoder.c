@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -380,7 +382,9 @@ test_report_lists_everything(void)
 	assert_contains(report, "AV1 encoders:  av1_qsv, libsvtav1, libaom-av1\n");
 	assert_contains(report, "ffprobe:       ffprobe version 8.0 (ffprobe)\n");
 	assert_contains(report, "daemon user:   uid 1000, gid 1000\n");
-	assert_contains(report, "note:          a note for check\n");
+	assert_contains(report, "warning:       a note for check\n");
+	/* nothing to fix */
+	g_assert_null(strstr(report, "fix:"));
 }
 
 static void
@@ -397,6 +401,50 @@ test_report_says_what_is_missing(void)
 			"docker:        client docker, daemon not reachable: Cannot connect");
 	assert_contains(report, "docker image:  " IMAGE " unknown (no docker daemon)\n");
 	assert_contains(report, "render node:   none usable: no render node in /dev/dri\n");
+	assert_contains(report, "fix:           start the engine (systemctl start docker)");
+	assert_contains(report, "fix:           docker-qsv and qsv need an Intel GPU: set gpu_device");
+}
+
+static void
+test_report_says_how_to_get_the_image(void)
+{
+	g_autoptr(Av1dEncoderProbe) probe = probe_all_good();
+	g_autofree gchar *report = NULL;
+
+	probe_drop_image(probe);
+	report = av1d_encoder_probe_to_string(probe);
+	g_test_message("%s", report);
+	assert_contains(report, "docker image:  " IMAGE " not present: Error: No such image: ");
+	assert_contains(report, "fix:           docker pull " IMAGE " (or set docker_image)\n");
+}
+
+static void
+test_report_names_the_docker_group_on_permission_denied(void)
+{
+	g_autoptr(Av1dEncoderProbe) probe = probe_all_good();
+	g_autofree gchar *report = NULL;
+
+	probe_drop_docker_server(probe);
+	g_free(probe->docker_error);
+	probe->docker_error = g_strdup(
+		"permission denied while trying to connect to the Docker daemon socket at "
+		"unix:///var/run/docker.sock");
+	report = av1d_encoder_probe_to_string(probe);
+	g_test_message("%s", report);
+	assert_contains(report, "fix:           uid 1000 may not use the Docker socket: add the "
+				"daemon's user to group docker");
+}
+
+static void
+test_report_says_how_to_install_docker(void)
+{
+	g_autoptr(Av1dEncoderProbe) probe = probe_all_good();
+	g_autofree gchar *report = NULL;
+
+	probe_drop_docker_server(probe);
+	probe->docker_client = FALSE;
+	report = av1d_encoder_probe_to_string(probe);
+	assert_contains(report, "fix:           install Docker Engine");
 }
 
 /* --- probing the machine ------------------------------------------------- */
@@ -523,6 +571,25 @@ test_probe_docker_server_down(Fixture *fx, gconstpointer data)
 	/* with no daemon there is nobody to ask about the image */
 	log = fixture_read_log(fx);
 	g_assert_cmpstr(log, ==, "version\n--format\n{{.Server.Version}}\n--\n");
+}
+
+static void
+test_probe_docker_warnings_are_dropped(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Av1dEncoderProbe) probe = NULL;
+
+	g_setenv("FAKE_DOCKER_NO_SERVER", "1", TRUE);
+	g_setenv("FAKE_DOCKER_WARN", "1", TRUE);
+	probe = fixture_probe(fx, &error);
+	g_unsetenv("FAKE_DOCKER_WARN");
+	g_assert_no_error(error);
+	g_assert_false(probe->docker_server);
+	/* the line that says what is wrong, not the client's config warning */
+	g_assert_cmpstr(
+		probe->docker_error, ==,
+		"Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the "
+		"docker daemon running?");
 }
 
 static void
@@ -664,7 +731,9 @@ test_probe_explicit_char_device(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(node->accessible, ==, access(node_path, R_OK | W_OK) == 0);
 	g_assert_null(probe->render_error);
 	g_assert_cmpuint(probe->notes->len, ==, 1);
-	note = g_strdup_printf("%s: cannot confirm an Intel GPU (sysfs vendor unknown)", node_path);
+	note = g_strdup_printf("%s: cannot confirm an Intel GPU (sysfs vendor unknown); av1_qsv "
+			       "only works on an Intel render node",
+			       node_path);
 	g_assert_cmpstr(g_ptr_array_index(probe->notes, 0), ==, note);
 	report = av1d_encoder_probe_to_string(probe);
 	assert_contains(report, note);
@@ -837,6 +906,86 @@ test_probe_missing_ffmpeg(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(probe->ffprobe_version);
 }
 
+/* --- containers left behind --------------------------------------------- */
+
+/* a fake-docker container: a sleeping process with a pid file and labels */
+static GSubprocess *
+fixture_fake_container(Fixture *fx, const gchar *name, guint job, const gchar *instance)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *pidfile = g_strdup_printf("%s/%s.pid", fx->dir, name);
+	g_autofree gchar *labelfile = g_strdup_printf("%s/%s.labels", fx->dir, name);
+	g_autofree gchar *labels =
+		g_strdup_printf("org.av1d.job=%u\norg.av1d.state=%s\n", job, instance);
+	GSubprocess *proc = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, "sleep", "60", NULL);
+
+	g_assert_no_error(error);
+	g_assert_true(g_file_set_contents(pidfile, g_subprocess_get_identifier(proc), -1, NULL));
+	g_assert_true(g_file_set_contents(labelfile, labels, -1, NULL));
+	return proc;
+}
+
+static void
+test_orphans_of_this_daemon_are_removed(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GSubprocess) ours = fixture_fake_container(fx, "av1d-7", 7, "aaaa");
+	g_autoptr(GSubprocess) theirs = fixture_fake_container(fx, "av1d-8", 8, "bbbb");
+	g_autofree gchar *their_pidfile = g_build_filename(fx->dir, "av1d-8.pid", NULL);
+	g_autoptr(GPtrArray) removed = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *log = NULL;
+
+	g_setenv("FAKE_DOCKER_STATE", fx->dir, TRUE);
+	g_assert_true(av1d_encoder_remove_orphans(fx->config->docker_bin, "aaaa", 5000, NULL,
+						  &removed, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(removed->len, ==, 1);
+	g_assert_cmpstr(g_ptr_array_index(removed, 0), ==, "av1d-7 (job 7, Up)");
+	/* ours was killed; theirs still runs */
+	g_assert_true(g_subprocess_wait(ours, NULL, NULL));
+	g_assert_true(g_subprocess_get_if_signaled(ours));
+	g_assert_true(g_file_test(their_pidfile, G_FILE_TEST_EXISTS));
+	g_assert_cmpint(kill(atoi(g_subprocess_get_identifier(theirs)), 0), ==, 0);
+	log = fixture_read_log(fx);
+	g_test_message("%s", log);
+	assert_contains(log, "ps\n--all\n--filter\nlabel=org.av1d.state=aaaa\n--format\n");
+	assert_contains(log, "--\nrm\n--force\nav1d-7\n--\n");
+	g_subprocess_force_exit(theirs);
+	g_assert_true(g_subprocess_wait(theirs, NULL, NULL));
+	g_unsetenv("FAKE_DOCKER_STATE");
+}
+
+static void
+test_no_orphans_removes_nothing(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GPtrArray) removed = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *log = NULL;
+
+	g_setenv("FAKE_DOCKER_STATE", fx->dir, TRUE);
+	g_assert_true(av1d_encoder_remove_orphans(fx->config->docker_bin, "aaaa", 5000, NULL,
+						  &removed, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(removed->len, ==, 0);
+	log = fixture_read_log(fx);
+	g_assert_null(strstr(log, "--\nrm\n"));
+	g_unsetenv("FAKE_DOCKER_STATE");
+}
+
+static void
+test_orphans_without_docker_daemon_is_an_error(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GPtrArray) removed = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_setenv("FAKE_DOCKER_NO_SERVER", "1", TRUE);
+	g_assert_false(av1d_encoder_remove_orphans(fx->config->docker_bin, "aaaa", 5000, NULL,
+						   &removed, &error));
+	g_assert_error(error, AV1D_ERROR, AV1D_ERROR_FAILED);
+	assert_contains(error->message, "ps` failed: Cannot connect to the Docker daemon");
+	g_assert_null(removed);
+}
+
 #define ADD_PROBE_TEST(path, func)                                                                 \
 	g_test_add(path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -877,9 +1026,17 @@ main(int argc, char **argv)
 	g_test_add_func("/av1d/encoder/report-lists-everything", test_report_lists_everything);
 	g_test_add_func("/av1d/encoder/report-says-what-is-missing",
 			test_report_says_what_is_missing);
+	g_test_add_func("/av1d/encoder/report-says-how-to-get-the-image",
+			test_report_says_how_to_get_the_image);
+	g_test_add_func("/av1d/encoder/report-names-the-docker-group-on-permission-denied",
+			test_report_names_the_docker_group_on_permission_denied);
+	g_test_add_func("/av1d/encoder/report-says-how-to-install-docker",
+			test_report_says_how_to_install_docker);
 
 	ADD_PROBE_TEST("/av1d/encoder/probe/docker-server-down-is-recorded",
 		       test_probe_docker_server_down);
+	ADD_PROBE_TEST("/av1d/encoder/probe/docker-client-warnings-are-dropped",
+		       test_probe_docker_warnings_are_dropped);
 	ADD_PROBE_TEST("/av1d/encoder/probe/docker-image-missing-is-recorded",
 		       test_probe_docker_image_missing);
 	ADD_PROBE_TEST("/av1d/encoder/probe/docker-image-present-is-recorded",
@@ -909,6 +1066,12 @@ main(int argc, char **argv)
 	ADD_PROBE_TEST("/av1d/encoder/probe/local-ffmpeg-lists-software-encoders",
 		       test_probe_local_ffmpeg);
 	ADD_PROBE_TEST("/av1d/encoder/probe/missing-ffmpeg-is-recorded", test_probe_missing_ffmpeg);
+	ADD_PROBE_TEST("/av1d/encoder/orphans/only-this-daemons-containers-are-removed",
+		       test_orphans_of_this_daemon_are_removed);
+	ADD_PROBE_TEST("/av1d/encoder/orphans/none-left-removes-nothing",
+		       test_no_orphans_removes_nothing);
+	ADD_PROBE_TEST("/av1d/encoder/orphans/no-docker-daemon-is-an-error",
+		       test_orphans_without_docker_daemon_is_an_error);
 
 	return g_test_run();
 }

@@ -668,6 +668,55 @@ test_docker_mounts_paths_with_colons(void)
 	fixture_clear(&f);
 }
 
+/* the daemon's instance id labels its containers, so that its cleanup at
+ * start-up finds them and only them */
+static void
+test_docker_containers_carry_the_instance_label(void)
+{
+	Fixture f = {0};
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) argv = NULL;
+	Av1dBackendParams params = {
+		.kind = AV1D_ENCODER_KIND_DOCKER_QSV,
+		.job_id = 7,
+		.render_node = "/dev/dri/renderD128",
+		.docker_image = "lscr.io/linuxserver/ffmpeg:version-8.0-cli",
+	};
+	Av1dBackendParams copy;
+
+	fixture_init_json(&f, hdr_json, HDR_PATH, exclude_rus);
+	av1d_backend_params_set_instance(&params, "/var/lib/av1d/jobs");
+	g_assert_cmpuint(strlen(params.instance), ==, AV1D_INSTANCE_ID_LEN);
+	/* a copy of the struct carries it */
+	copy = params;
+	argv = av1d_plan_build_argv(f.plan, f.decision, &copy, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(argv[0], ==, "docker");
+	g_assert_cmpstr(argv[3], ==, "--name");
+	g_assert_cmpstr(argv[4], ==, "av1d-7");
+	g_assert_cmpstr(argv[5], ==, "--label");
+	g_assert_cmpstr(argv[6], ==, "org.av1d.job=7");
+	g_assert_cmpstr(argv[7], ==, "--label");
+	g_assert_true(g_str_has_prefix(argv[8], "org.av1d.state="));
+	g_assert_cmpstr(argv[8] + strlen("org.av1d.state="), ==, params.instance);
+	g_assert_cmpstr(argv[9], ==, "--device");
+	fixture_clear(&f);
+}
+
+static void
+test_instance_id_names_the_state_folder(void)
+{
+	Av1dBackendParams a = {0}, b = {0}, c = {0};
+
+	av1d_backend_params_set_instance(&a, "/var/lib/av1d/jobs");
+	av1d_backend_params_set_instance(&b, "/var/lib/av1d/x/../jobs/");
+	av1d_backend_params_set_instance(&c, "/var/lib/av1d/other");
+	g_assert_cmpstr(a.instance, ==, b.instance);
+	g_assert_cmpstr(a.instance, !=, c.instance);
+	for (const gchar *p = a.instance; *p != '\0'; p++)
+		g_assert_true(g_ascii_isxdigit(*p));
+}
+
 static void
 test_argv_display_quotes_only_what_needs_it(void)
 {
@@ -830,6 +879,10 @@ main(int argc, char **argv)
 			test_mov_text_becomes_srt_per_output_stream);
 	g_test_add_func("/av1d/plan/docker-mounts-paths-with-colons",
 			test_docker_mounts_paths_with_colons);
+	g_test_add_func("/av1d/plan/docker-containers-carry-the-instance-label",
+			test_docker_containers_carry_the_instance_label);
+	g_test_add_func("/av1d/plan/instance-id-names-the-state-folder",
+			test_instance_id_names_the_state_folder);
 	g_test_add_func("/av1d/plan/argv-display-quotes-only-what-needs-it",
 			test_argv_display_quotes_only_what_needs_it);
 	g_test_add_func("/av1d/plan/software-encode-of-h264-drops-russian",

@@ -504,8 +504,9 @@ test_docker_encode_through_fake_docker(Fixture *fx, gconstpointer data)
 	g_assert_true(g_file_test(output, G_FILE_TEST_IS_REGULAR));
 	log = fixture_read(fx, "docker.log");
 	g_assert_true(g_str_has_prefix(log, "run\n--rm\n--name\nav1d-42\n"));
-	/* nothing to kill after a normal end */
+	/* nothing to kill or remove after a normal end */
 	g_assert_null(strstr(log, "kill\n"));
+	g_assert_null(strstr(log, "--\nrm\n"));
 }
 
 static void
@@ -542,7 +543,9 @@ test_cancel_kills_docker_container(Fixture *fx, gconstpointer data)
 	log = fixture_read(fx, "docker.log");
 	g_test_message("%s", log);
 	g_assert_true(g_str_has_prefix(log, "run\n--rm\n--name\nav1d-42\n"));
-	g_assert_true(g_str_has_suffix(log, "--\nkill\nav1d-42\n--\n"));
+	g_assert_nonnull(strstr(log, "--\nkill\nav1d-42\n--\n"));
+	/* and once the client had exited, nothing was left to remove */
+	g_assert_nonnull(strstr(log, "--\nrm\n--force\nav1d-42\n--\n"));
 	/* the fake's `kill` found the container by name */
 	g_assert_false(g_file_test(pidfile, G_FILE_TEST_EXISTS));
 }

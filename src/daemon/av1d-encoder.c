@@ -10,6 +10,7 @@
 
 #include "av1d-encoder.h"
 #include "av1d-error.h"
+#include "av1d-plan.h"
 
 /* the AV1 encoders we look for, in order of preference */
 static const gchar *const av1_encoder_names[] = {"av1_qsv", "libsvtav1", "libaom-av1", "librav1e",
@@ -310,6 +311,28 @@ av1d_first_line(const gchar *text)
 
 /* --- docker -------------------------------------------------------------- */
 
+/* the docker client's complaint without its warnings ("WARNING: Error
+ * loading config file ..." when $HOME has no .docker), which would hide the
+ * line that says what went wrong; @fallback when it said nothing */
+static gchar *
+av1d_docker_error_text(const gchar *err, const gchar *fallback)
+{
+	g_auto(GStrv) lines = g_strsplit(err, "\n", -1);
+	g_autoptr(GStrvBuilder) kept = g_strv_builder_new();
+	g_auto(GStrv) text = NULL;
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		const gchar *line = g_strstrip(lines[i]);
+
+		if (line[0] != '\0' && !g_str_has_prefix(line, "WARNING:"))
+			g_strv_builder_add(kept, line);
+	}
+	text = g_strv_builder_end(kept);
+	if (text[0] != NULL)
+		return g_strjoinv("; ", text);
+	return g_strdup(err[0] != '\0' ? err : fallback);
+}
+
 static gboolean
 av1d_encoder_probe_docker_server(Av1dEncoderProbe *self,
 				 guint timeout_ms,
@@ -333,8 +356,8 @@ av1d_encoder_probe_docker_server(Av1dEncoderProbe *self,
 	self->docker_client = TRUE;
 	version = av1d_first_line(output.out);
 	if (!output.ok || version == NULL) {
-		self->docker_error = g_strdup(
-			output.err[0] != '\0' ? output.err : "the docker daemon gave no version");
+		self->docker_error =
+			av1d_docker_error_text(output.err, "the docker daemon gave no version");
 		return TRUE;
 	}
 	self->docker_server = TRUE;
@@ -362,7 +385,7 @@ av1d_encoder_probe_docker_image(Av1dEncoderProbe *self,
 	}
 	id = av1d_first_line(output.out);
 	if (!output.ok || id == NULL) {
-		self->image_error = g_strdup(output.err[0] != '\0' ? output.err : "no image id");
+		self->image_error = av1d_docker_error_text(output.err, "no image id");
 		return TRUE;
 	}
 	self->image_present = TRUE;
@@ -542,12 +565,14 @@ av1d_encoder_use_explicit_node(Av1dEncoderProbe *self,
 	if (node->vendor_id == 0) {
 		g_ptr_array_add(
 			self->notes,
-			g_strdup_printf("%s: cannot confirm an Intel GPU (sysfs vendor unknown)",
+			g_strdup_printf("%s: cannot confirm an Intel GPU (sysfs vendor unknown); "
+					"av1_qsv only works on an Intel render node",
 					node->path));
 	} else if (node->vendor_id != AV1D_PCI_VENDOR_INTEL) {
 		g_ptr_array_add(
 			self->notes,
-			g_strdup_printf("%s: cannot confirm an Intel GPU (sysfs vendor 0x%04x)",
+			g_strdup_printf("%s: cannot confirm an Intel GPU (sysfs vendor 0x%04x); "
+					"av1_qsv only works on an Intel render node",
 					node->path, node->vendor_id));
 	}
 	if (!node->accessible) {
@@ -729,6 +754,123 @@ av1d_encoder_probe_software_codec(const Av1dEncoderProbe *self)
 			return software_encoder_names[i];
 	}
 	return NULL;
+}
+
+/* --- containers left behind --------------------------------------------- */
+
+/* `docker rm --force` of a container that is already going: both mean that
+ * nothing runs under that name any more */
+static gboolean
+av1d_encoder_rm_error_is_benign(const gchar *err)
+{
+	return strstr(err, "No such container") != NULL ||
+	       strstr(err, "already in progress") != NULL;
+}
+
+/* "av1d-7\t7\tUp 3 seconds" lines of `docker ps`; the names, and in
+ * @descriptions what each was, for the log */
+static GStrv
+av1d_encoder_parse_containers(const gchar *text, GPtrArray *descriptions)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_auto(GStrv) fields = g_strsplit(g_strstrip(lines[i]), "\t", 3);
+
+		if (fields[0] == NULL || fields[0][0] == '\0')
+			continue;
+		g_strv_builder_add(names, fields[0]);
+		g_ptr_array_add(descriptions,
+				g_strdup_printf("%s (job %s, %s)", fields[0],
+						fields[1] != NULL && fields[1][0] != '\0'
+						    ? fields[1]
+						    : "unknown",
+						fields[2] != NULL ? fields[2] : "state unknown"));
+	}
+	return g_strv_builder_end(names);
+}
+
+static gboolean
+av1d_encoder_list_containers(const gchar *docker_bin,
+			     const gchar *instance,
+			     guint timeout_ms,
+			     GCancellable *cancellable,
+			     GStrv *names,
+			     GPtrArray *descriptions,
+			     GError **error)
+{
+	g_autofree gchar *filter = g_strdup_printf("label=" AV1D_DOCKER_LABEL_STATE "=%s", instance);
+	const gchar *argv[] = {docker_bin, "ps",       "--all",
+			       "--filter", filter,     "--format",
+			       "{{.Names}}\t{{.Label \"" AV1D_DOCKER_LABEL_JOB "\"}}\t{{.Status}}",
+			       NULL};
+	g_auto(Av1dCommandOutput) output = {0};
+
+	if (!av1d_encoder_run_bounded(argv, timeout_ms, cancellable, &output, error)) {
+		g_prefix_error(error, "`%s ps`: ", docker_bin);
+		return FALSE;
+	}
+	if (!output.ok) {
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_FAILED, "`%s ps` failed: %s", docker_bin,
+			    output.err);
+		return FALSE;
+	}
+	*names = av1d_encoder_parse_containers(output.out, descriptions);
+	return TRUE;
+}
+
+/**
+ * av1d_encoder_remove_orphans:
+ * @instance: the daemon's instance id (Av1dBackendParams.instance)
+ * @removed: (out) (optional): "av1d-7 (job 7, Up 3 seconds)" for each
+ *   container removed
+ *
+ * Kills and removes every container labelled org.av1d.state=@instance: at
+ * start-up no job of this daemon runs, so any such container was left by a
+ * daemon that died (kill -9, power cut) while it encoded, and may still be
+ * writing into the library. Containers of other daemons are never touched.
+ */
+gboolean
+av1d_encoder_remove_orphans(const gchar *docker_bin,
+			    const gchar *instance,
+			    guint timeout_ms,
+			    GCancellable *cancellable,
+			    GPtrArray **removed,
+			    GError **error)
+{
+	g_autoptr(GPtrArray) descriptions = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	g_auto(GStrv) names = NULL;
+	g_auto(GStrv) argv = NULL;
+	g_auto(Av1dCommandOutput) output = {0};
+
+	g_return_val_if_fail(docker_bin != NULL, FALSE);
+	g_return_val_if_fail(instance != NULL && instance[0] != '\0', FALSE);
+	g_return_val_if_fail(timeout_ms > 0, FALSE);
+
+	if (!av1d_encoder_list_containers(docker_bin, instance, timeout_ms, cancellable, &names,
+					  descriptions, error))
+		return FALSE;
+	if (names[0] != NULL) {
+		g_strv_builder_add_many(builder, docker_bin, "rm", "--force", NULL);
+		g_strv_builder_addv(builder, (const gchar **)names);
+		argv = g_strv_builder_end(builder);
+		if (!av1d_encoder_run_bounded((const gchar *const *)argv, timeout_ms, cancellable,
+					      &output, error)) {
+			g_prefix_error(error, "`%s rm`: ", docker_bin);
+			return FALSE;
+		}
+		if (!output.ok && !av1d_encoder_rm_error_is_benign(output.err)) {
+			g_set_error(error, AV1D_ERROR, AV1D_ERROR_FAILED,
+				    "`%s rm --force %s` failed: %s", docker_bin, names[0],
+				    output.err);
+			return FALSE;
+		}
+	}
+	if (removed != NULL)
+		*removed = g_steal_pointer(&descriptions);
+	return TRUE;
 }
 
 /* --- the choice ---------------------------------------------------------- */
@@ -1000,6 +1142,34 @@ av1d_encoder_report_ffmpeg(const Av1dEncoderProbe *self, GString *str)
 				       self->ffprobe_error);
 }
 
+/* what to do about each missing piece of docker-qsv, for `check` */
+static void
+av1d_encoder_report_fixes(const Av1dEncoderProbe *self, GString *str)
+{
+	if (!self->docker_client) {
+		g_string_append_printf(str, "fix:           install Docker Engine (Debian: apt install "
+					    "docker.io) or set docker_bin\n");
+	} else if (!self->docker_server && self->docker_error != NULL &&
+		   strstr(self->docker_error, "permission denied") != NULL) {
+		g_string_append_printf(str,
+				       "fix:           uid %u may not use the Docker socket: add "
+				       "the daemon's user to group docker (usermod -aG docker "
+				       "USER), then restart av1d\n",
+				       self->uid);
+	} else if (!self->docker_server) {
+		g_string_append(str, "fix:           start the engine (systemctl start docker) or "
+				     "set DOCKER_HOST to one that runs; `docker info` must answer "
+				     "as the daemon's user\n");
+	} else if (!self->image_present) {
+		g_string_append_printf(str, "fix:           %s pull %s (or set docker_image)\n",
+				       self->docker_bin, self->docker_image);
+	}
+	if (self->render_node == NULL && self->render_nodes->len == 0)
+		g_string_append(str, "fix:           docker-qsv and qsv need an Intel GPU: set "
+				     "gpu_device to its render node (/dev/dri/renderD128), or "
+				     "encoder = \"software\"\n");
+}
+
 gchar *
 av1d_encoder_probe_to_string(const Av1dEncoderProbe *self)
 {
@@ -1017,7 +1187,8 @@ av1d_encoder_probe_to_string(const Av1dEncoderProbe *self)
 	av1d_encoder_report_ffmpeg(self, str);
 	g_string_append_printf(str, "daemon user:   uid %u, gid %u\n", self->uid, self->gid);
 	for (guint i = 0; i < self->notes->len; i++)
-		g_string_append_printf(str, "note:          %s\n",
+		g_string_append_printf(str, "warning:       %s\n",
 				       (const gchar *)g_ptr_array_index(self->notes, i));
+	av1d_encoder_report_fixes(self, str);
 	return g_string_free(g_steal_pointer(&str), FALSE);
 }

@@ -112,6 +112,14 @@ av1d_encoder_choose(const Av1dConfig *config,
 gchar *
 av1d_encoder_probe_to_string(const Av1dEncoderProbe *self);
 
+gboolean
+av1d_encoder_remove_orphans(const gchar *docker_bin,
+			    const gchar *instance,
+			    guint timeout_ms,
+			    GCancellable *cancellable,
+			    GPtrArray **removed,
+			    GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Av1dEncoderProbe, av1d_encoder_probe_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Av1dRenderNode, av1d_render_node_free)
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "av1d-candidate.h"
+#include "av1d-encoder.h"
 #include "av1d-error.h"
 #include "av1d-log.h"
 #include "av1d-stable.h"
@@ -259,10 +260,34 @@ av1d_manager_recover_job(Av1dManager *self, Av1dJob *job)
 	av1d_log_job(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, AV1D_MSG_JOB_RECOVERED, job, what);
 }
 
+/* a daemon killed while it encoded leaves its container running, writing
+ * into the temp file that recovery is about to remove: stop it first */
+static void
+av1d_manager_remove_orphans(Av1dManager *self)
+{
+	g_autoptr(GPtrArray) removed = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (self->backend.kind != AV1D_ENCODER_KIND_DOCKER_QSV)
+		return;
+	if (!av1d_encoder_remove_orphans(self->docker_bin != NULL ? self->docker_bin : "docker",
+					 self->backend.instance,
+					 AV1D_ENCODER_PROBE_TIMEOUT_MS, NULL, &removed,
+					 &error)) {
+		g_warning("cannot remove containers left by an earlier run: %s", error->message);
+		return;
+	}
+	for (guint i = 0; i < removed->len; i++)
+		g_message("removed container %s, left behind by an earlier run of av1d",
+			  (const gchar *)g_ptr_array_index(removed, i));
+}
+
 void
 av1d_manager_requeue_unfinished(Av1dManager *self)
 {
 	g_autoptr(GPtrArray) jobs = av1d_job_store_get_jobs(self->store);
+
+	av1d_manager_remove_orphans(self);
 
 	for (guint i = 0; i < jobs->len; i++) {
 		Av1dJob *job = g_ptr_array_index(jobs, i);
@@ -605,5 +630,9 @@ av1d_manager_new(const Av1dConfig *config, Av1dJobStore *store, const Av1dBacken
 	self->backend.docker_bin = self->docker_bin;
 	self->backend.docker_image = self->docker_image;
 	self->backend.ffmpeg_bin = self->ffmpeg_bin;
+	/* containers are labelled with it, so that the cleanup at start-up
+	 * finds this daemon's containers and no other's */
+	if (self->backend.instance[0] == '\0')
+		av1d_backend_params_set_instance(&self->backend, config->job_state_dir);
 	return self;
 }

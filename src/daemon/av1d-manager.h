@@ -27,7 +27,9 @@ av1d_manager_new(const Av1dConfig *config, Av1dJobStore *store, const Av1dBacken
  * now stands for the file, or NULL with @error saying why nothing was queued */
 Av1dJob *
 av1d_manager_enqueue(Av1dManager *self, const gchar *path, GError **error);
-/* re-queue jobs a previous run left pending or running */
+/* re-queue jobs a previous run left pending or running; for docker-qsv,
+ * first kill and remove the containers such a run left behind (labelled
+ * with this daemon's instance id, see av1d_encoder_remove_orphans()) */
 void
 av1d_manager_requeue_unfinished(Av1dManager *self);
 gboolean

@@ -310,6 +310,7 @@ av1d_pipeline_start_encode(GTask *task)
 	Av1dBackendParams backend = ctx->backend;
 	g_autoptr(GError) error = NULL;
 	g_auto(GStrv) argv = NULL;
+	g_autofree gchar *display = NULL;
 
 	/* the container is named after the job: av1d-<id> */
 	backend.job_id = data->job->id;
@@ -339,8 +340,9 @@ av1d_pipeline_start_encode(GTask *task)
 	    data->runner, (guint64)((gdouble)data->job->original_bytes * ctx->config->max_size_ratio));
 	data->progress_id = g_signal_connect(data->runner, "progress",
 					     G_CALLBACK(av1d_pipeline_progress_cb), data);
-	g_info("job %" G_GUINT64_FORMAT ": encoding with %s", data->job->id,
-	       av1d_encoder_kind_to_string(ctx->backend.kind));
+	display = av1d_argv_to_display((const gchar *const *)argv);
+	g_info("job %" G_GUINT64_FORMAT ": encoding with %s: %s", data->job->id,
+	       av1d_encoder_kind_to_string(ctx->backend.kind), display);
 	data->encode_started = g_get_monotonic_time();
 	av1d_runner_start(data->runner, g_task_get_cancellable(task), av1d_pipeline_encode_cb,
 			  task);

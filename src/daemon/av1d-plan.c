@@ -533,7 +533,11 @@ add_docker_args(GPtrArray *argv, const Av1dPlan *plan, const Av1dBackendParams *
 		 NULL);
 	add_argf(argv, "av1d-%" G_GUINT64_FORMAT, params->job_id);
 	add_args(argv, "--label", NULL);
-	add_argf(argv, "org.av1d.job=%" G_GUINT64_FORMAT, params->job_id);
+	add_argf(argv, AV1D_DOCKER_LABEL_JOB "=%" G_GUINT64_FORMAT, params->job_id);
+	if (params->instance[0] != '\0') {
+		add_args(argv, "--label", NULL);
+		add_argf(argv, AV1D_DOCKER_LABEL_STATE "=%s", params->instance);
+	}
 	add_args(argv, "--device", params->render_node, "--user", NULL);
 	add_argf(argv, "%u:%u", params->uid, params->gid);
 	add_args(argv, "--group-add", NULL);
@@ -608,6 +612,22 @@ av1d_plan_build_argv(const Av1dPlan *plan,
 	}
 	g_ptr_array_add(argv, NULL);
 	return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
+}
+
+/* the same folder always gives the same id, also when named through ".."
+ * or a relative path; different folders practically never share one */
+void
+av1d_backend_params_set_instance(Av1dBackendParams *params, const gchar *job_state_dir)
+{
+	g_autofree gchar *canonical = NULL;
+	g_autofree gchar *hash = NULL;
+
+	g_return_if_fail(params != NULL);
+	g_return_if_fail(job_state_dir != NULL);
+
+	canonical = g_canonicalize_filename(job_state_dir, NULL);
+	hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, canonical, -1);
+	g_strlcpy(params->instance, hash, sizeof(params->instance));
 }
 
 /* words made only of these need no quotes; anything else gets g_shell_quote */

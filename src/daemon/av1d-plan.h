@@ -46,6 +46,14 @@ typedef struct {
 	GPtrArray *notes; /* gchar*, what was dropped or kept against the rules, and why */
 } Av1dPlan;
 
+/* the labels of every container av1d starts: its job, and which daemon
+ * started it (the instance id), so that a daemon only ever cleans up its own
+ * containers when several share one Docker engine */
+#define AV1D_DOCKER_LABEL_JOB	"org.av1d.job"
+#define AV1D_DOCKER_LABEL_STATE "org.av1d.state"
+/* hex digits of an instance id: a hash of the daemon's job state folder */
+#define AV1D_INSTANCE_ID_LEN 16
+
 typedef struct {
 	Av1dEncoderKind kind; /* DOCKER_QSV, QSV or SOFTWARE; AUTO is resolved by the caller */
 	guint64 job_id;
@@ -57,6 +65,9 @@ typedef struct {
 	const gchar *docker_image;
 	const gchar *ffmpeg_bin;
 	gboolean use_libaom; /* software: libaom-av1 because SVT-AV1 is not available */
+	/* docker-qsv: the org.av1d.state label, "" for none; an array so that
+	 * copies of the struct carry it */
+	gchar instance[AV1D_INSTANCE_ID_LEN + 1];
 } Av1dBackendParams;
 
 Av1dPlan *
@@ -73,6 +84,10 @@ av1d_plan_build_argv(const Av1dPlan *plan,
 		     const Av1dDecision *decision,
 		     const Av1dBackendParams *params,
 		     GError **error);
+
+/* @params->instance for a daemon whose jobs live in @job_state_dir */
+void
+av1d_backend_params_set_instance(Av1dBackendParams *params, const gchar *job_state_dir);
 
 /* the argv with shell quoting, for explain and logs only */
 gchar *

@@ -92,6 +92,8 @@ static guint signals[SIGNAL_LAST] = {0};
 
 static void
 av1d_runner_stop(Av1dRunner *self, Av1dRunnerStop why);
+static void
+av1d_runner_docker(Av1dRunner *self, const gchar *verb, const gchar *option);
 
 static void
 av1d_clear_source(GSource **source)
@@ -477,6 +479,11 @@ av1d_runner_wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		g_debug("waiting for %s: %s", av1d_runner_name(self), error->message);
 	self->exited = TRUE;
 	av1d_clear_source(&self->kill_source);
+	/* a client that did not end well may leave its container behind: never
+	 * started (killed between create and start) or still running (the
+	 * client was killed); make sure that none writes on after we return */
+	if (self->container_name != NULL && !g_subprocess_get_successful(self->proc))
+		av1d_runner_docker(self, "rm", "--force");
 	self->drain_source =
 		av1d_runner_add_timeout(self, AV1D_RUNNER_DRAIN_TIMEOUT_MS, "av1d-runner-drain",
 					av1d_runner_drain_timeout_cb);
@@ -486,7 +493,7 @@ av1d_runner_wait_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 /* --- stopping ------------------------------------------------------------ */
 
 static void
-av1d_runner_docker_kill_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+av1d_runner_docker_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	Av1dRunner *self = AV1D_RUNNER(user_data);
 	GSubprocess *proc = G_SUBPROCESS(source);
@@ -496,22 +503,23 @@ av1d_runner_docker_kill_cb(GObject *source, GAsyncResult *res, gpointer user_dat
 	if (!g_subprocess_communicate_utf8_finish(proc, res, NULL, &err, &error)) {
 		/* the docker daemon hangs; do not wait for it forever */
 		g_subprocess_force_exit(proc);
-		g_debug("docker kill %s: %s", self->container_name, error->message);
+		g_debug("docker on %s: %s", self->container_name, error->message);
 	} else if (!g_subprocess_get_successful(proc)) {
-		g_debug("docker kill %s failed: %s", self->container_name,
-			err != NULL ? g_strstrip(err) : "");
+		/* mostly "No such container": it was gone already */
+		g_debug("docker on %s: %s", self->container_name,
+			err != NULL ? g_strstrip(err) : "failed");
 	} else {
-		g_debug("docker kill %s: done", self->container_name);
+		g_debug("docker on %s: done", self->container_name);
 	}
 	av1d_runner_op_done(self);
 }
 
-/* the docker client only watches the container: killing it leaves the
- * encode running, so kill the container by name too */
+/* `docker <verb> [<option>] <container>`; the task waits for it */
 static void
-av1d_runner_docker_kill(Av1dRunner *self)
+av1d_runner_docker(Av1dRunner *self, const gchar *verb, const gchar *option)
 {
-	const gchar *argv[] = {self->docker_bin, "kill", self->container_name, NULL};
+	const gchar *argv[] = {self->docker_bin, verb, option != NULL ? option : self->container_name,
+			       option != NULL ? self->container_name : NULL, NULL};
 	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
@@ -522,12 +530,13 @@ av1d_runner_docker_kill(Av1dRunner *self)
 		g_subprocess_launcher_set_environ(launcher, self->envp);
 	proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
 	if (proc == NULL) {
-		g_debug("docker kill %s: %s", self->container_name, error->message);
+		g_debug("docker %s %s: %s", verb, self->container_name, error->message);
 		return;
 	}
+	g_debug("docker %s %s", verb, self->container_name);
 	self->pending++;
 	g_subprocess_communicate_utf8_async(proc, NULL, self->io_cancellable,
-					    av1d_runner_docker_kill_cb, self);
+					    av1d_runner_docker_cb, self);
 }
 
 static gboolean
@@ -552,8 +561,10 @@ av1d_runner_stop(Av1dRunner *self, Av1dRunnerStop why)
 	g_subprocess_send_signal(self->proc, SIGTERM);
 	self->kill_source = av1d_runner_add_timeout(self, self->kill_timeout_ms, "av1d-runner-kill",
 						    av1d_runner_kill_timeout_cb);
+	/* the docker client only watches the container: killing it leaves the
+	 * encode running, so kill the container by name too */
 	if (self->container_name != NULL)
-		av1d_runner_docker_kill(self);
+		av1d_runner_docker(self, "kill", NULL);
 }
 
 /**

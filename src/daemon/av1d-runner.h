@@ -12,9 +12,12 @@
  * Cancelling (the GCancellable given to start, or av1d_runner_cancel()) sends
  * SIGTERM, then SIGKILL after the kill timeout (10 s unless set). For
  * docker-qsv the encode runs in a container the docker client merely
- * watches, so a runner given a container name also runs `docker kill <name>`;
- * finish then only returns once that has ended, so the caller may delete the
- * temp output safely. The error is AV1D_ERROR_CANCELLED.
+ * watches, so a runner given a container name also runs `docker kill <name>`,
+ * and `docker rm --force <name>` once the client has exited without success
+ * (a container created but never started, or one whose client was killed,
+ * would otherwise live on); finish only returns once those have ended, so
+ * the caller may delete the temp output safely. The error is
+ * AV1D_ERROR_CANCELLED.
  *
  * A non-zero exit is AV1D_ERROR_ENCODE_FAILED ("ffmpeg exited with status 1:
  * <last 5 lines of stderr>"); an argv[0] that does not exist is
