@@ -34,6 +34,28 @@ av1d_install_deps() {
   av1d_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# the docker suite needs a Docker engine that answers (it skips without one,
+# and CI fails on skips): install the client and engine when there is no
+# docker at all (docker.io, not over a docker-ce install), start the engine
+# when it is down, and wait for it
+av1d_docker_ready() {
+  local i
+  if ! command -v docker >/dev/null 2>&1; then
+    av1d_install_deps docker.io
+  fi
+  if docker info >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "av1d: starting the Docker engine" >&2
+  av1d_as_root systemctl start docker 2>/dev/null || av1d_as_root service docker start || true
+  for i in $(seq 30); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  echo "av1d: the Docker engine does not answer (docker info): the docker suite cannot run" >&2
+  return 1
+}
+
 # configure (once) and build; extra meson options go in AV1D_MESON_OPTIONS
 av1d_build() {
   local builddir="$1"
