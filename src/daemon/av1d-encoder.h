@@ -17,6 +17,10 @@
  * GPU. av1d_encoder_probe_machine_full() takes the sysfs root and the
  * per-command timeout, for tests.
  *
+ * av1d_encoder_remove_orphans() kills and removes the containers a daemon
+ * (known by its instance id, the org.av1d.state label) left running when it
+ * died; the manager calls it at start-up, before it rolls jobs back.
+ *
  * av1d_encoder_choose() is pure, so tests feed it fabricated probes: auto
  * picks docker-qsv, else qsv, else software, and the reason says why each
  * better backend was not usable; an explicitly configured backend whose

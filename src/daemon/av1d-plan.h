@@ -11,6 +11,10 @@
  * among streams of its type ("0:a:1"), never by a language specifier, so
  * what runs is exactly what was planned.
  *
+ * docker-qsv containers are named av1d-<job id> and labelled with the job
+ * (org.av1d.job) and, when Av1dBackendParams.instance is set, with the
+ * daemon's instance id (org.av1d.state), a hash of its job state folder.
+ *
  * The argv is a GStrv for g_subprocess_newv(); av1d_argv_to_display() quotes
  * it for people and is never run.
  */
