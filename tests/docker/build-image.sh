@@ -11,9 +11,9 @@
 # The tag is av1d-test-ffmpeg:<hash of the inputs>: this script, the shim,
 # and the path, size and mtime of every file copied. An image with that tag
 # is reused, so only a change of the inputs (an ffmpeg upgrade, an edit here)
-# builds again; older av1d-test-ffmpeg tags are then removed. Concurrent runs
-# (meson runs tests in parallel) serialise on a lock file, so one builds and
-# the others wait and reuse.
+# builds again; images of older inputs are then removed once they are an hour
+# old. Concurrent runs (meson runs tests in parallel) serialise on a lock
+# file, so one builds and the others wait and reuse.
 #
 # Environment: DOCKER (docker), FFMPEG (ffmpeg), FFPROBE (ffprobe),
 # AV1D_TEST_LOCK_DIR (/tmp) for the lock file.
@@ -102,8 +102,15 @@ echo "build-image.sh: building $tag from $(printf '%s\n' "$files" | wc -l) files
 		--message "av1d test stand-in for lscr.io/linuxserver/ffmpeg" \
 		- "$tag" >/dev/null
 
-# keep one av1d-test-ffmpeg image: the others were built from older inputs
+# drop av1d-test-ffmpeg images of older inputs, but not one built within the
+# hour: another checkout's tests may be using it right now
+now=$(date +%s)
 "$docker" image ls --format '{{.Repository}}:{{.Tag}}' "$repo" | while read -r old; do
-	[ "$old" = "$tag" ] || "$docker" image rm "$old" >/dev/null 2>&1 || true
+	[ "$old" != "$tag" ] || continue
+	created=$("$docker" image inspect --format '{{.Created}}' "$old" 2>/dev/null) || continue
+	seconds=$(date -d "$created" +%s 2>/dev/null) || continue
+	if [ $((now - seconds)) -gt 3600 ]; then
+		"$docker" image rm "$old" >/dev/null 2>&1 || true
+	fi
 done
 echo "$tag"
