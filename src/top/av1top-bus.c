@@ -1030,7 +1030,6 @@ av1top_details_property(const gchar *name, const Av1topValue *value, gpointer da
 static void
 av1top_details_add_argv(GPtrArray *lines, const gchar *const *argv)
 {
-	g_ptr_array_add(lines, g_strdup(""));
 	g_ptr_array_add(lines, g_strdup(_("argv:")));
 	if (argv == NULL || argv[0] == NULL) {
 		g_ptr_array_add(lines, g_strdup_printf("  %s", _("(none yet)")));

@@ -379,6 +379,27 @@ av1top_view_table(Av1topView *self, Av1topModel *model, gint y, GPtrArray *visib
 	}
 }
 
+/* the GetJob lines before "argv:" (@argv FALSE) or from it on */
+static void
+av1top_view_details_fields(Av1topModel *model, GPtrArray *lines, gboolean argv)
+{
+	gboolean in_argv = FALSE;
+
+	if (model->details == NULL) {
+		if (!argv)
+			g_ptr_array_add(lines, g_strdup(_("Asking av1d…")));
+		return;
+	}
+	for (guint i = 0; i < model->details->len; i++) {
+		const gchar *line = g_ptr_array_index(model->details, i);
+
+		if (g_strcmp0(line, _("argv:")) == 0)
+			in_argv = TRUE;
+		if (in_argv == argv)
+			g_ptr_array_add(lines, g_strdup(line));
+	}
+}
+
 static void
 av1top_view_details(Av1topView *self, Av1topModel *model)
 {
@@ -390,10 +411,8 @@ av1top_view_details(Av1topView *self, Av1topModel *model)
 	guint visible = LINES > 2 ? (guint)LINES - 2 : 0;
 	guint first;
 
-	if (model->details == NULL)
-		g_ptr_array_add(lines, g_strdup(_("Asking av1d…")));
-	for (guint i = 0; model->details != NULL && i < model->details->len; i++)
-		g_ptr_array_add(lines, g_strdup(g_ptr_array_index(model->details, i)));
+	/* the fields, the journal, then the argv: the longest part last */
+	av1top_view_details_fields(model, lines, FALSE);
 	g_ptr_array_add(lines, g_strdup(""));
 	g_ptr_array_add(lines, g_strdup_printf(_("journal (AV1D_JOB_ID=%s):"), id));
 	if (model->details_journal_error != NULL)
@@ -403,6 +422,7 @@ av1top_view_details(Av1topView *self, Av1topModel *model)
 	for (guint i = 0; model->details_journal != NULL && i < model->details_journal->len; i++)
 		g_ptr_array_add(lines, g_strdup_printf("  %s", (gchar *)g_ptr_array_index(
 								   model->details_journal, i)));
+	av1top_view_details_fields(model, lines, TRUE);
 	av1top_view_put(0, 0, (guint)COLS, title, av1top_view_attr(self, PAIR_TITLE, A_REVERSE),
 			TRUE);
 	first = lines->len > visible ? MIN(model->details_scroll, lines->len - visible) : 0;
