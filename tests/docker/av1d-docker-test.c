@@ -1,7 +1,9 @@
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -80,11 +82,9 @@ av1d_docker_test_user(guint *uid, guint *gid)
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *err = NULL;
 
-	if (getuid() != 0) {
-		g_printerr("SKIP: creating the unprivileged test user needs root\n");
-		g_test_skip("creating the unprivileged test user needs root");
-		return FALSE;
-	}
+	/* like mknod in av1d_docker_world_new(): only a missing engine skips */
+	if (getuid() != 0)
+		g_error("the docker suite runs as root: it creates the user av1d-test");
 	script = g_build_filename(g_getenv("G_TEST_SRCDIR"), "docker", "add-test-user.sh", NULL);
 	if (run_command((const gchar *const[]){"sh", script, NULL}, &out, &err) != 0)
 		g_error("creating the test user failed:\n%s", err);

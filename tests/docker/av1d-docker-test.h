@@ -25,7 +25,7 @@ av1d_docker_test_require_engine(void);
 const gchar *
 av1d_docker_test_image(void);
 /* uid and gid of the unprivileged test user (tests/docker/add-test-user.sh);
- * FALSE with the test skipped when this process may not create it */
+ * a test error when this process may not create it (the suite runs as root) */
 gboolean
 av1d_docker_test_user(guint *uid, guint *gid);
 

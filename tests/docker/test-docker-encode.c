@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "av1d-docker-test.h"
 #include "av1d-plan.h"
