@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <glib/gi18n-lib.h>
 
 #include "av1d-candidate.h"
 #include "av1d-sidecar.h"
@@ -48,23 +49,27 @@ av1d_candidate_check(const Av1dConfig *config,
 const gchar *
 av1d_candidate_verdict_to_string(Av1dCandidateVerdict verdict)
 {
+	/* marked only: the English text goes to the journal as it is, and what
+	 * shows it to a person translates it with g_dgettext(GETTEXT_PACKAGE) */
 	switch (verdict) {
 	case AV1D_CANDIDATE_YES:
-		return "candidate";
+		/* Translators: the file will be considered for conversion */
+		return N_("candidate");
 	case AV1D_CANDIDATE_NOT_REGULAR:
-		return "not a regular file";
+		return N_("not a regular file");
 	case AV1D_CANDIDATE_HIDDEN:
-		return "hidden file";
+		return N_("hidden file");
 	case AV1D_CANDIDATE_OWN_FILE:
-		return "one of av1d's own files (backup, temp or sidecar)";
+		return N_("one of av1d's own files (backup, temp or sidecar)");
 	case AV1D_CANDIDATE_WRONG_EXTENSION:
-		return "extension not in the configured list";
+		return N_("extension not in the configured list");
 	case AV1D_CANDIDATE_TOO_SMALL:
-		return "smaller than min_bytes";
+		/* Translators: min_bytes is a config key, not translated */
+		return N_("smaller than min_bytes");
 	case AV1D_CANDIDATE_SKIP_MARKER:
-		return "marked with .av1skip";
+		return N_("marked with .av1skip");
 	}
-	return "unknown";
+	return N_("unknown");
 }
 
 const gchar *
@@ -133,7 +138,7 @@ av1d_candidate_list(const Av1dConfig *config, GError **error)
 	for (guint i = 0; config->library_roots[i] != NULL; i++) {
 		const gchar *root = config->library_roots[i];
 		if (!av1d_candidate_walk(config, root, root, found, error)) {
-			g_prefix_error(error, "listing library root %s: ", root);
+			g_prefix_error(error, _("listing library root %s: "), root);
 			return NULL;
 		}
 	}

@@ -2,6 +2,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "av1d-classify.h"
 
 G_GNUC_PRINTF(2, 3)
@@ -91,11 +93,21 @@ quality_base(const Av1dQualityInput *in, GPtrArray *reasons)
 	} else if (in->height >= 1080) {
 		base = ten ? 30 : 32;
 		label = ">= 1080p";
+	} else if (in->height > 0) {
+		base = ten ? 32 : 34;
+		label = "< 1080p";
 	} else {
 		base = ten ? 32 : 34;
-		label = in->height > 0 ? "< 1080p" : "height unknown, as < 1080p";
+		add_reason(reasons,
+			   /* Translators: the base quality value, then the bit depth */
+			   _("quality: base %d (height unknown, as < 1080p, %u-bit)"), base,
+			   ten ? 10u : 8u);
+		return base;
 	}
-	add_reason(reasons, "quality: base %d (%s, %u-bit)", base, label, ten ? 10u : 8u);
+	add_reason(reasons,
+		   /* Translators: the base quality value, the height class (e.g.
+		    * ">= 1080p"), then the bit depth */
+		   _("quality: base %d (%s, %u-bit)"), base, label, ten ? 10u : 8u);
 	return base;
 }
 
@@ -109,13 +121,17 @@ quality_codec(const Av1dQualityInput *in, GPtrArray *reasons)
 
 	for (guint i = 0; in->codec != NULL && i < G_N_ELEMENTS(table); i++) {
 		if (g_str_equal(in->codec, table[i].codec)) {
-			add_reason(reasons, "quality: source codec %s %+d", in->codec,
-				   table[i].delta);
+			add_reason(reasons,
+				   /* Translators: a codec name, then the adjustment
+				    * to the quality value (e.g. +2) */
+				   _("quality: source codec %s %+d"), in->codec, table[i].delta);
 			return table[i].delta;
 		}
 	}
-	add_reason(reasons, "quality: source codec %s, no adjustment",
-		   in->codec != NULL ? in->codec : "unknown");
+	if (in->codec == NULL)
+		add_reason(reasons, _("quality: source codec unknown, no adjustment"));
+	else
+		add_reason(reasons, _("quality: source codec %s, no adjustment"), in->codec);
 	return 0;
 }
 
@@ -126,8 +142,10 @@ quality_bpp(const Av1dQualityInput *in, GPtrArray *reasons)
 	gint delta = 0;
 
 	if (bpp < 0.0) {
-		add_reason(reasons, "quality: bits per pixel unknown (%s), no adjustment",
-			   in->bpp_unknown_why != NULL ? in->bpp_unknown_why : "not measured");
+		add_reason(reasons,
+			   /* Translators: %s says why, e.g. "no bitrate" */
+			   _("quality: bits per pixel unknown (%s), no adjustment"),
+			   in->bpp_unknown_why != NULL ? in->bpp_unknown_why : _("not measured"));
 		return 0;
 	}
 	if (bpp > 0.6)
@@ -139,9 +157,10 @@ quality_bpp(const Av1dQualityInput *in, GPtrArray *reasons)
 	else if (bpp < 0.1)
 		delta = -1;
 	if (delta == 0)
-		add_reason(reasons, "quality: bits per pixel %.3f, no adjustment", bpp);
+		add_reason(reasons, _("quality: bits per pixel %.3f, no adjustment"), bpp);
 	else
-		add_reason(reasons, "quality: bits per pixel %.3f %+d", bpp, delta);
+		/* Translators: bits per pixel, then the adjustment (e.g. +1) */
+		add_reason(reasons, _("quality: bits per pixel %.3f %+d"), bpp, delta);
 	return delta;
 }
 
@@ -149,18 +168,20 @@ static gint
 quality_frame_rate(const Av1dQualityInput *in, GPtrArray *reasons)
 {
 	if (in->frame_rate <= 0.0) {
-		add_reason(reasons, "quality: frame rate unknown, no adjustment");
+		add_reason(reasons, _("quality: frame rate unknown, no adjustment"));
 		return 0;
 	}
 	if (in->frame_rate > 50.0) {
-		add_reason(reasons, "quality: %.3f fps > 50 -1", in->frame_rate);
+		/* Translators: a frame rate; -1 is the adjustment */
+		add_reason(reasons, _("quality: %.3f fps > 50 -1"), in->frame_rate);
 		return -1;
 	}
 	if (in->frame_rate < 24.0) {
-		add_reason(reasons, "quality: %.3f fps < 24 +1", in->frame_rate);
+		/* Translators: a frame rate; +1 is the adjustment */
+		add_reason(reasons, _("quality: %.3f fps < 24 +1"), in->frame_rate);
 		return 1;
 	}
-	add_reason(reasons, "quality: %.3f fps, no adjustment", in->frame_rate);
+	add_reason(reasons, _("quality: %.3f fps, no adjustment"), in->frame_rate);
 	return 0;
 }
 
@@ -178,7 +199,7 @@ av1d_quality_for(const Av1dQualityInput *input, GPtrArray *reasons)
 	if (q < AV1D_QUALITY_MIN || q > AV1D_QUALITY_MAX) {
 		gint clamped = CLAMP(q, AV1D_QUALITY_MIN, AV1D_QUALITY_MAX);
 
-		add_reason(reasons, "quality: %d clamped to %d", q, clamped);
+		add_reason(reasons, _("quality: %d clamped to %d"), q, clamped);
 		q = clamped;
 	}
 	return q;
@@ -268,11 +289,13 @@ dolby_vision_reason(const Av1dMediaInfo *info)
 			continue;
 		dovi = av1d_stream_info_find_side_data(s, AV1D_SIDE_DATA_DOVI_CONFIG);
 		if (dovi != NULL && dovi->dv_profile >= 0)
-			return g_strdup_printf("Dolby Vision (profile %d)", dovi->dv_profile);
+			return g_strdup_printf(_("Dolby Vision (profile %d)"), dovi->dv_profile);
 		if (dovi != NULL)
-			return g_strdup("Dolby Vision (configuration record)");
+			return g_strdup(_("Dolby Vision (configuration record)"));
 		if (is_dolby_vision_tag(s->codec_tag_string))
-			return g_strdup_printf("Dolby Vision (codec tag %s)", s->codec_tag_string);
+			/* Translators: %s is a codec tag such as dvh1 */
+			return g_strdup_printf(_("Dolby Vision (codec tag %s)"),
+					       s->codec_tag_string);
 	}
 	return NULL;
 }
@@ -283,21 +306,24 @@ skip_reason(const Av1dMediaInfo *info, const Av1dStreamInfo *video, guint n_atta
 	g_autofree gchar *dv = NULL;
 
 	if (video == NULL && n_attached_pics > 0)
-		return g_strdup("no video stream (only cover art)");
+		return g_strdup(_("no video stream (only cover art)"));
 	if (video == NULL)
-		return g_strdup("no video stream");
+		return g_strdup(_("no video stream"));
 	if (is_image_only(info))
-		return g_strdup_printf("image-only file (%s)",
-				       video->codec_name ? video->codec_name : "unknown codec");
+		/* Translators: %s is the codec name (e.g. png) */
+		return g_strdup_printf(_("image-only file (%s)"),
+				       video->codec_name ? video->codec_name : _("unknown codec"));
 	if (g_strcmp0(video->codec_name, "av1") == 0)
-		return g_strdup("already AV1");
+		return g_strdup(_("already AV1"));
 	dv = dolby_vision_reason(info);
 	if (dv != NULL)
-		return g_strdup_printf("%s: skipped because the GPU encoders drop the RPU "
-				       "(the dynamic metadata)",
+		/* Translators: %s names the Dolby Vision kind, e.g. "Dolby Vision
+		 * (profile 8)"; RPU is a technical term */
+		return g_strdup_printf(_("%s: skipped because the GPU encoders drop the RPU "
+					 "(the dynamic metadata)"),
 				       dv);
 	if (info->duration_us <= 0 && video->duration_us <= 0)
-		return g_strdup("duration unknown");
+		return g_strdup(_("duration unknown"));
 	return NULL;
 }
 
@@ -319,14 +345,19 @@ decide_video_bitrate(Av1dDecision *d, const Av1dMediaInfo *info, const Av1dStrea
 
 	if (video->bit_rate > 0) {
 		d->video_bitrate = video->bit_rate;
-		add_reason(d->reasons, "video bitrate %.0f kb/s (%s)", video->bit_rate / 1000.0,
-			   video->bit_rate_source == AV1D_BITRATE_SOURCE_TAG ? "BPS tag"
-									     : "stream bit_rate");
+		if (video->bit_rate_source == AV1D_BITRATE_SOURCE_TAG)
+			/* Translators: BPS is the name of a Matroska tag */
+			add_reason(d->reasons, _("video bitrate %.0f kb/s (BPS tag)"),
+				   video->bit_rate / 1000.0);
+		else
+			/* Translators: bit_rate is ffprobe's field name */
+			add_reason(d->reasons, _("video bitrate %.0f kb/s (stream bit_rate)"),
+				   video->bit_rate / 1000.0);
 		return;
 	}
 	if (info->bit_rate <= 0) {
 		add_reason(d->reasons,
-			   "video bitrate unknown (no stream, tag or container bitrate)");
+			   _("video bitrate unknown (no stream, tag or container bitrate)"));
 		return;
 	}
 	for (guint i = 0; i < info->streams->len; i++) {
@@ -340,19 +371,26 @@ decide_video_bitrate(Av1dDecision *d, const Av1dMediaInfo *info, const Av1dStrea
 			unknown_audio++;
 	}
 	if (info->bit_rate - audio <= 0) {
-		add_reason(d->reasons, "video bitrate unknown (audio takes the whole container "
-				       "bitrate)");
+		add_reason(d->reasons, _("video bitrate unknown (audio takes the whole container "
+					 "bitrate)"));
 		return;
 	}
 	d->video_bitrate = info->bit_rate - audio;
 	if (unknown_audio == 0)
 		add_reason(d->reasons,
-			   "video bitrate %.0f kb/s (container %.0f kb/s minus audio %.0f kb/s)",
+			   /* Translators: the video, container and audio bitrates */
+			   _("video bitrate %.0f kb/s (container %.0f kb/s minus audio %.0f kb/s)"),
 			   d->video_bitrate / 1000.0, info->bit_rate / 1000.0, audio / 1000.0);
 	else
 		add_reason(d->reasons,
-			   "video bitrate %.0f kb/s (container %.0f kb/s minus audio %.0f kb/s; "
-			   "%u audio bitrates unknown, so an overestimate)",
+			   /* Translators: the video, container and audio bitrates, then
+			    * how many audio streams have no known bitrate */
+			   g_dngettext(GETTEXT_PACKAGE,
+				       "video bitrate %.0f kb/s (container %.0f kb/s minus audio "
+				       "%.0f kb/s; %u audio bitrate unknown, so an overestimate)",
+				       "video bitrate %.0f kb/s (container %.0f kb/s minus audio "
+				       "%.0f kb/s; %u audio bitrates unknown, so an overestimate)",
+				       unknown_audio),
 			   d->video_bitrate / 1000.0, info->bit_rate / 1000.0, audio / 1000.0,
 			   unknown_audio);
 }
@@ -364,18 +402,26 @@ describe_video(Av1dDecision *d, const Av1dMediaInfo *info, const Av1dStreamInfo 
 	d->width = video->width;
 	d->height = video->height;
 	d->frame_rate = stream_frame_rate(video);
-	add_reason(d->reasons, "video: stream #%d (%s, %dx%d)", video->index,
-		   video->codec_name ? video->codec_name : "unknown codec", video->width,
+	add_reason(d->reasons,
+		   /* Translators: the stream index, codec, width and height */
+		   _("video: stream #%d (%s, %dx%d)"), video->index,
+		   video->codec_name ? video->codec_name : _("unknown codec"), video->width,
 		   video->height);
 	if (d->frame_rate <= 0.0)
-		add_reason(d->reasons, "frame rate unknown (no avg_frame_rate or r_frame_rate)");
+		add_reason(d->reasons,
+			   /* Translators: avg_frame_rate and r_frame_rate are ffprobe's
+			    * field names */
+			   _("frame rate unknown (no avg_frame_rate or r_frame_rate)"));
 	decide_video_bitrate(d, info, video);
-	if (d->video_bitrate <= 0)
-		return "no bitrate";
+	if (d->video_bitrate <= 0) {
+		/* Translators: why bits per pixel are unknown, shown in "quality:
+		 * bits per pixel unknown (%s), no adjustment" */
+		return _("no bitrate");
+	}
 	if (d->width <= 0 || d->height <= 0)
-		return "no dimensions";
+		return _("no dimensions");
 	if (d->frame_rate <= 0.0)
-		return "no frame rate";
+		return _("no frame rate");
 	d->bits_per_pixel =
 		(gdouble)d->video_bitrate / ((gdouble)d->width * d->height * d->frame_rate);
 	return NULL;
@@ -396,8 +442,12 @@ decide_bit_depth(Av1dDecision *d, const Av1dStreamInfo *video)
 		d->upload_format = "nv12";
 		d->output_pix_fmt = "yuv420p";
 	}
-	add_reason(d->reasons, "source %s is %u-bit: encode %u-bit 4:2:0 (%s), AV1 profile %s",
-		   video->pix_fmt ? video->pix_fmt : "(pix_fmt unknown)", video->bit_depth,
+	add_reason(d->reasons,
+		   /* Translators: the source pixel format, its bit depth, the
+		    * target bit depth, the output pixel format and the AV1 profile
+		    * name (not translated) */
+		   _("source %s is %u-bit: encode %u-bit 4:2:0 (%s), AV1 profile %s"),
+		   video->pix_fmt ? video->pix_fmt : _("(pix_fmt unknown)"), video->bit_depth,
 		   d->target_bit_depth, d->output_pix_fmt, d->av1_profile);
 }
 
@@ -421,8 +471,10 @@ decide_hdr(Av1dDecision *d, const Av1dStreamInfo *video)
 	if (!pq && !hlg)
 		return;
 	if (g_strcmp0(video->color_primaries, "bt2020") != 0) {
-		add_reason(d->reasons, "transfer %s without BT.2020 primaries: treated as SDR",
-			   trc);
+		add_reason(d->reasons,
+			   /* Translators: %s is a transfer characteristic such as
+			    * smpte2084 */
+			   _("transfer %s without BT.2020 primaries: treated as SDR"), trc);
 		return;
 	}
 	d->is_hdr = TRUE;
@@ -435,13 +487,21 @@ decide_hdr(Av1dDecision *d, const Av1dStreamInfo *video)
 	d->has_content_light =
 		av1d_stream_info_find_side_data(video, AV1D_SIDE_DATA_CONTENT_LIGHT) != NULL;
 	add_reason(d->reasons,
-		   "HDR (%s, BT.2020): colour tags kept (primaries %s, transfer %s, matrix %s, "
-		   "range %s); mastering display %s, content light level %s",
+		   /* Translators: PQ or HLG, then the colour tags (primaries,
+		    * transfer, matrix, range: ffmpeg's names or "unknown"), then
+		    * whether the two kinds of HDR metadata are "present" or
+		    * "absent" */
+		   _("HDR (%s, BT.2020): colour tags kept (primaries %s, transfer %s, matrix %s, "
+		     "range %s); mastering display %s, content light level %s"),
 		   pq ? "PQ" : "HLG", d->color_primaries, d->color_transfer,
-		   d->color_space ? d->color_space : "unknown",
-		   d->color_range ? d->color_range : "unknown",
-		   d->has_mastering_display ? "present" : "absent",
-		   d->has_content_light ? "present" : "absent");
+		   /* Translators: stands for an unknown colour tag value */
+		   d->color_space ? d->color_space : C_("colour tag", "unknown"),
+		   d->color_range ? d->color_range : C_("colour tag", "unknown"),
+		   /* Translators: said of HDR metadata in the file */
+		   d->has_mastering_display ? C_("hdr metadata", "present")
+					    : C_("hdr metadata", "absent"),
+		   d->has_content_light ? C_("hdr metadata", "present")
+					: C_("hdr metadata", "absent"));
 }
 
 /* ---- web-rip or disc ---- */
@@ -531,10 +591,17 @@ score_filename(Av1dDecision *d, const gchar *path)
 			if (!token_is(tokens[i], filename_markers[m].first, exact) ||
 			    (second != NULL && !token_is(tokens[i + 1], second, exact)))
 				continue;
-			if (!seen[m])
-				add_score(d, filename_markers[m].centi, "filename token '%s%s%s'",
-					  tokens[i], second ? "-" : "",
-					  second ? tokens[i + 1] : "");
+			if (!seen[m]) {
+				g_autofree gchar *token = NULL;
+
+				if (second != NULL)
+					token = g_strconcat(tokens[i], "-", tokens[i + 1], NULL);
+				else
+					token = g_strdup(tokens[i]);
+				/* Translators: a word of the file name, e.g. WEB-DL */
+				add_score(d, filename_markers[m].centi, _("filename token '%s'"),
+					  token);
+			}
 			seen[m] = TRUE;
 			if (second != NULL)
 				i++;
@@ -557,7 +624,8 @@ score_container(Av1dDecision *d, const gchar *path)
 		return;
 	for (guint i = 0; i < G_N_ELEMENTS(table); i++) {
 		if (g_ascii_strcasecmp(dot + 1, table[i].ext) == 0) {
-			add_score(d, table[i].centi, "container %s", table[i].ext);
+			/* Translators: a file name extension, e.g. mp4 */
+			add_score(d, table[i].centi, _("container %s"), table[i].ext);
 			return;
 		}
 	}
@@ -585,11 +653,13 @@ score_tags(Av1dDecision *d, const Av1dMediaInfo *info)
 					  "makemkv");
 	}
 	if (makemkv)
-		add_score(d, -40, "muxing application MakeMKV");
+		add_score(d, -40, _("muxing application MakeMKV"));
 	if (brand != NULL && g_ascii_strncasecmp(brand, "dash", 4) == 0)
-		add_score(d, 30, "MP4 brand %s (a DASH stream)", brand);
+		/* Translators: an MP4 major brand, e.g. dash */
+		add_score(d, 30, _("MP4 brand %s (a DASH stream)"), brand);
 	if (contains_nocase(info->encoder, "google"))
-		add_score(d, 20, "encoder tag %s", info->encoder);
+		/* Translators: the file's encoder tag */
+		add_score(d, 20, _("encoder tag %s"), info->encoder);
 }
 
 /* lossless and high-rate audio comes from discs, lossy streaming codecs from
@@ -641,15 +711,22 @@ score_streams(Av1dDecision *d, const Av1dMediaInfo *info)
 			continue;
 		seen[m] = TRUE;
 		if (audio_markers[m].profile != NULL)
-			add_score(d, audio_markers[m].centi, "audio codec %s (%s)", s->codec_name,
-				  s->profile);
+			/* Translators: an audio codec and its profile */
+			add_score(d, audio_markers[m].centi, _("audio codec %s (%s)"),
+				  s->codec_name, s->profile);
 		else
-			add_score(d, audio_markers[m].centi, "audio codec %s", s->codec_name);
+			add_score(d, audio_markers[m].centi, _("audio codec %s"), s->codec_name);
 	}
 	if (n_audio >= 3)
-		add_score(d, -10, "%u audio tracks", n_audio);
+		add_score(d, -10,
+			  g_dngettext(GETTEXT_PACKAGE, "%u audio track", "%u audio tracks",
+				      n_audio),
+			  n_audio);
 	if (n_subtitles >= 6)
-		add_score(d, -10, "%u subtitle tracks", n_subtitles);
+		add_score(d, -10,
+			  g_dngettext(GETTEXT_PACKAGE, "%u subtitle track", "%u subtitle tracks",
+				      n_subtitles),
+			  n_subtitles);
 }
 
 static void
@@ -662,17 +739,18 @@ score_video(Av1dDecision *d, const Av1dStreamInfo *video)
 
 	/* a muxer's rounding moves avg a little even for constant rates */
 	if (avg > 0.0 && r > 0.0 && ABS(avg - r) / r > 0.005)
-		add_score(d, 20, "variable frame rate (avg %.3f fps, r %.3f fps)", avg, r);
+		/* Translators: the average and the nominal (r) frame rates */
+		add_score(d, 20, _("variable frame rate (avg %.3f fps, r %.3f fps)"), avg, r);
 	for (guint i = 0; i < G_N_ELEMENTS(standard_heights); i++)
 		standard = standard || video->height == standard_heights[i];
 	if (video->height > 0 && !standard)
-		add_score(d, 15, "non-standard height %d", video->height);
+		add_score(d, 15, _("non-standard height %d"), video->height);
 	if (video->width > 0 && video->width % 2 != 0)
-		add_score(d, 15, "odd width %d", video->width);
+		add_score(d, 15, _("odd width %d"), video->width);
 	if (d->bits_per_pixel > 0.35)
-		add_score(d, -20, "high bits per pixel %.3f", d->bits_per_pixel);
+		add_score(d, -20, _("high bits per pixel %.3f"), d->bits_per_pixel);
 	else if (d->bits_per_pixel >= 0.0 && d->bits_per_pixel < 0.12)
-		add_score(d, 15, "low bits per pixel %.3f", d->bits_per_pixel);
+		add_score(d, 15, _("low bits per pixel %.3f"), d->bits_per_pixel);
 }
 
 static void
@@ -697,13 +775,22 @@ decide_source_kind(Av1dDecision *d,
 		d->source_kind = AV1D_SOURCE_DISC;
 	d->is_web_like = d->source_kind == AV1D_SOURCE_WEB;
 	for (guint i = 0; i < d->web_reasons->len; i++)
-		add_reason(d->reasons, "web score: %s", (const gchar *)d->web_reasons->pdata[i]);
+		/* Translators: one item of the web score, e.g. "container mp4 (+0.15)" */
+		add_reason(d->reasons, _("web score: %s"), (const gchar *)d->web_reasons->pdata[i]);
 	score = format_centi(d->web_score_centi);
-	add_reason(d->reasons, "web score %s: %s%s", score,
-		   d->source_kind == AV1D_SOURCE_WEB	? "web source (>= +0.40)"
-		   : d->source_kind == AV1D_SOURCE_DISC ? "disc source (<= -0.30)"
-							: "source unknown",
-		   d->is_web_like ? ", timestamps will be regenerated and passed through" : "");
+	/* is_web_like is exactly a web source, so only it has the last part */
+	if (d->source_kind == AV1D_SOURCE_WEB)
+		/* Translators: %s is the total web score, e.g. +0.50 */
+		add_reason(d->reasons,
+			   _("web score %s: web source (>= +0.40), timestamps will be "
+			     "regenerated and passed through"),
+			   score);
+	else if (d->source_kind == AV1D_SOURCE_DISC)
+		/* Translators: %s is the total web score, e.g. -0.40 */
+		add_reason(d->reasons, _("web score %s: disc source (<= -0.30)"), score);
+	else
+		/* Translators: %s is the total web score, e.g. +0.10 */
+		add_reason(d->reasons, _("web score %s: source unknown"), score);
 }
 
 /* ---- putting it together ---- */
@@ -722,21 +809,44 @@ decide_quality(Av1dDecision *d, const gchar *bpp_unknown_why)
 
 	d->quality = av1d_quality_for(&input, d->reasons);
 	d->svt_crf = av1d_quality_to_svt_crf(d->quality);
-	add_reason(d->reasons, "quality: av1_qsv global_quality %d, SVT-AV1/libaom crf %d",
-		   d->quality, d->svt_crf);
+	add_reason(d->reasons,
+		   /* Translators: global_quality and crf are encoder options */
+		   _("quality: av1_qsv global_quality %d, SVT-AV1/libaom crf %d"), d->quality,
+		   d->svt_crf);
 }
 
 static gchar *
 encode_summary(const Av1dDecision *d)
 {
 	g_autofree gchar *score = format_centi(d->web_score_centi);
+	/* Translators: stands for an unknown codec name */
+	const gchar *codec = d->video_codec ? d->video_codec : C_("codec", "unknown");
+	const gchar *range = d->is_hdr ? "HDR" : "SDR";
 
-	return g_strdup_printf("encode: %s %dx%d %u-bit %s, %s source (%s), global_quality %d "
-			       "(crf %d)",
-			       d->video_codec ? d->video_codec : "unknown", d->width, d->height,
-			       d->source_bit_depth, d->is_hdr ? "HDR" : "SDR",
-			       av1d_source_kind_to_string(d->source_kind), score, d->quality,
-			       d->svt_crf);
+	switch (d->source_kind) {
+	case AV1D_SOURCE_WEB:
+		/* Translators: codec, width, height, bit depth, HDR or SDR, the
+		 * web score (e.g. +0.50), the quality value and the CRF */
+		return g_strdup_printf(_("encode: %s %dx%d %u-bit %s, web source (%s), "
+					 "global_quality %d (crf %d)"),
+				       codec, d->width, d->height, d->source_bit_depth, range,
+				       score, d->quality, d->svt_crf);
+	case AV1D_SOURCE_DISC:
+		/* Translators: codec, width, height, bit depth, HDR or SDR, the
+		 * web score (e.g. -0.40), the quality value and the CRF */
+		return g_strdup_printf(_("encode: %s %dx%d %u-bit %s, disc source (%s), "
+					 "global_quality %d (crf %d)"),
+				       codec, d->width, d->height, d->source_bit_depth, range,
+				       score, d->quality, d->svt_crf);
+	case AV1D_SOURCE_UNKNOWN:
+	default:
+		/* Translators: codec, width, height, bit depth, HDR or SDR, the
+		 * web score (e.g. +0.10), the quality value and the CRF */
+		return g_strdup_printf(_("encode: %s %dx%d %u-bit %s, unknown source (%s), "
+					 "global_quality %d (crf %d)"),
+				       codec, d->width, d->height, d->source_bit_depth, range,
+				       score, d->quality, d->svt_crf);
+	}
 }
 
 Av1dDecision *
@@ -758,8 +868,9 @@ av1d_classify(const Av1dMediaInfo *info, const gchar *source_path, const Av1dCon
 	d->skip_reason = skip_reason(info, video, n_attached_pics);
 	if (d->skip_reason != NULL) {
 		d->action = AV1D_ACTION_SKIP;
-		add_reason(d->reasons, "skip: %s", d->skip_reason);
-		d->summary = g_strdup_printf("skip: %s", d->skip_reason);
+		/* Translators: %s is why the file is skipped, e.g. "already AV1" */
+		add_reason(d->reasons, _("skip: %s"), d->skip_reason);
+		d->summary = g_strdup_printf(_("skip: %s"), d->skip_reason);
 		return g_steal_pointer(&d);
 	}
 	bpp_unknown_why = describe_video(d, info, video);

@@ -3,10 +3,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
 #include "av1d-config.h"
@@ -111,9 +113,15 @@ av1d_config_source_where(const Av1dConfigSource *source, const gchar *key)
 
 	if (source->toml != NULL)
 		pos = av1d_toml_document_lookup_position(source->toml, key);
-	if (pos != NULL)
-		return g_strdup_printf("%s:%u:%u: key '%s'", source->filename, pos->line, pos->col, key);
-	return g_strdup_printf("%s: key '%s'", source->filename, key);
+	if (pos != NULL) {
+		/* Translators: the place of a config error: file name, line,
+		 * column and the config key (not translated); the message
+		 * follows after ": " */
+		return g_strdup_printf(_("%s:%u:%u: key '%s'"), source->filename, pos->line,
+				       pos->col, key);
+	}
+	/* Translators: the place of a config error: file name and config key */
+	return g_strdup_printf(_("%s: key '%s'"), source->filename, key);
 }
 
 G_GNUC_PRINTF(4, 5)
@@ -138,21 +146,31 @@ av1d_config_fail(const Av1dConfigSource *source,
 static const gchar *
 av1d_config_node_type_name(JsonNode *node)
 {
+	/* the literal null stays as it is: it is what the file says */
 	if (JSON_NODE_HOLDS_NULL(node))
 		return "null";
-	if (JSON_NODE_HOLDS_OBJECT(node))
-		return "a table";
-	if (JSON_NODE_HOLDS_ARRAY(node))
-		return "an array";
+	if (JSON_NODE_HOLDS_OBJECT(node)) {
+		/* Translators: the type of a config value, as in "expected a
+		 * string, got a table" */
+		return _("a table");
+	}
+	if (JSON_NODE_HOLDS_ARRAY(node)) {
+		/* Translators: the type of a config value, as in "… got an array" */
+		return _("an array");
+	}
 	switch (json_node_get_value_type(node)) {
 	case G_TYPE_STRING:
-		return "a string";
+		/* Translators: the type of a config value, as in "… got a string" */
+		return _("a string");
 	case G_TYPE_BOOLEAN:
-		return "a boolean";
+		/* Translators: the type of a config value, as in "… got a boolean" */
+		return _("a boolean");
 	case G_TYPE_DOUBLE:
-		return "a float";
+		/* Translators: the type of a config value, as in "… got a float" */
+		return _("a float");
 	default:
-		return "an integer";
+		/* Translators: the type of a config value, as in "… got an integer" */
+		return _("an integer");
 	}
 }
 
@@ -172,11 +190,13 @@ av1d_config_get_string(const Av1dConfigSource *source,
 	const gchar *value;
 
 	if (!av1d_config_node_is(node, G_TYPE_STRING))
-		return av1d_config_fail(source, key, error, "expected a string, got %s",
+		return av1d_config_fail(source, key, error,
+					/* Translators: %s is a value type such as "an array" */
+					_("expected a string, got %s"),
 					av1d_config_node_type_name(node));
 	value = json_node_get_string(node);
 	if (value[0] == '\0')
-		return av1d_config_fail(source, key, error, "expected a non-empty string");
+		return av1d_config_fail(source, key, error, _("expected a non-empty string"));
 	g_free(*out);
 	*out = g_strdup(value);
 	return TRUE;
@@ -193,20 +213,26 @@ av1d_config_get_strv(const Av1dConfigSource *source,
 	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
 
 	if (!JSON_NODE_HOLDS_ARRAY(node))
-		return av1d_config_fail(source, key, error, "expected an array of strings, got %s",
+		return av1d_config_fail(source, key, error,
+					/* Translators: %s is a value type such as "a table" */
+					_("expected an array of strings, got %s"),
 					av1d_config_node_type_name(node));
 	array = json_node_get_array(node);
 	for (guint i = 0; i < json_array_get_length(array); i++) {
 		JsonNode *element = json_array_get_element(array, i);
 		if (!av1d_config_node_is(element, G_TYPE_STRING))
 			return av1d_config_fail(source, key, error,
-						"expected an array of non-empty strings, "
-						"element %u is %s", i + 1,
+						/* Translators: %u counts from 1, %s is a value
+						 * type such as "an integer" */
+						_("expected an array of non-empty strings, "
+						  "element %u is %s"),
+						i + 1,
 						av1d_config_node_type_name(element));
 		if (json_node_get_string(element)[0] == '\0')
 			return av1d_config_fail(source, key, error,
-						"expected an array of non-empty strings, "
-						"element %u is empty", i + 1);
+						_("expected an array of non-empty strings, "
+						  "element %u is empty"),
+						i + 1);
 		g_strv_builder_add(builder, json_node_get_string(element));
 	}
 	g_strfreev(*out);
@@ -233,17 +259,19 @@ av1d_config_get_integer(const Av1dConfigSource *source,
 		   json_node_get_double(node) == (gdouble)(gint64)json_node_get_double(node)) {
 		value = (gint64)json_node_get_double(node);
 	} else {
-		return av1d_config_fail(source, key, error, "expected an integer, got %s",
+		return av1d_config_fail(source, key, error,
+					/* Translators: %s is a value type such as "a string" */
+					_("expected an integer, got %s"),
 					av1d_config_node_type_name(node));
 	}
 	if (value < min || value > max) {
 		if (min == 1)
 			return av1d_config_fail(source, key, error,
-						"expected a positive integer, got %" G_GINT64_FORMAT,
+						_("expected a positive integer, got %" PRId64),
 						value);
 		return av1d_config_fail(source, key, error,
-					"expected an integer between %" G_GINT64_FORMAT
-					" and %" G_GINT64_FORMAT ", got %" G_GINT64_FORMAT,
+					_("expected an integer between %" PRId64 " and %" PRId64
+					  ", got %" PRId64),
 					min, max, value);
 	}
 	*out = value;
@@ -280,11 +308,13 @@ av1d_config_get_ratio(const Av1dConfigSource *source,
 	else if (av1d_config_node_is(node, G_TYPE_INT64))
 		value = (gdouble)json_node_get_int(node);
 	else
-		return av1d_config_fail(source, key, error, "expected a number in (0, 1], got %s",
+		return av1d_config_fail(source, key, error,
+					/* Translators: %s is a value type such as "a string" */
+					_("expected a number in (0, 1], got %s"),
 					av1d_config_node_type_name(node));
 	if (!(value > 0.0 && value <= 1.0))
-		return av1d_config_fail(source, key, error, "expected a number in (0, 1], got %g",
-					value);
+		return av1d_config_fail(source, key, error,
+					_("expected a number in (0, 1], got %g"), value);
 	*out = value;
 	return TRUE;
 }
@@ -297,7 +327,10 @@ av1d_config_get_bool(const Av1dConfigSource *source,
 		     GError **error)
 {
 	if (!av1d_config_node_is(node, G_TYPE_BOOLEAN))
-		return av1d_config_fail(source, key, error, "expected true or false, got %s",
+		return av1d_config_fail(source, key, error,
+					/* Translators: true and false are TOML/JSON literals;
+					 * %s is a value type such as "a string" */
+					_("expected true or false, got %s"),
 					av1d_config_node_type_name(node));
 	*out = json_node_get_boolean(node);
 	return TRUE;
@@ -323,7 +356,9 @@ av1d_config_get_choice(const Av1dConfigSource *source,
 		}
 	}
 	expected = g_strjoinv(", ", (gchar **)choices);
-	return av1d_config_fail(source, key, error, "expected one of %s, got '%s'", expected,
+	/* Translators: the first %s is a list of the allowed values, the second
+	 * the value found; neither is translated */
+	return av1d_config_fail(source, key, error, _("expected one of %s, got '%s'"), expected,
 				value);
 }
 
@@ -383,7 +418,8 @@ av1d_config_set_key(Av1dConfig *self,
 		return av1d_config_get_string(source, key, node, &self->ffmpeg_bin, error);
 	if (g_strcmp0(key, "ffprobe_bin") == 0)
 		return av1d_config_get_string(source, key, node, &self->ffprobe_bin, error);
-	return av1d_config_fail(source, key, error, "unknown key, expected one of %s",
+	/* Translators: %s is the list of config key names, not translated */
+	return av1d_config_fail(source, key, error, _("unknown key, expected one of %s"),
 				AV1D_CONFIG_KEYS);
 }
 
@@ -413,8 +449,8 @@ av1d_config_check_gpu_device(const Av1dConfig *self,
 	if (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode))
 		return TRUE;
 	return av1d_config_fail(source, "gpu_device", error,
-				"expected a render node (character device) or a directory "
-				"such as /dev/dri, got '%s' which is neither",
+				_("expected a render node (character device) or a directory "
+				  "such as /dev/dri, got '%s' which is neither"),
 				self->gpu_device);
 }
 
@@ -429,7 +465,8 @@ av1d_config_apply_object(Av1dConfig *self,
 
 	if (!JSON_NODE_HOLDS_OBJECT(root)) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
-			    "%s: expected an object of settings at the top level",
+			    /* Translators: %s is the config file name */
+			    _("%s: expected an object of settings at the top level"),
 			    source->filename);
 		return FALSE;
 	}
@@ -444,12 +481,16 @@ av1d_config_apply_object(Av1dConfig *self,
 	av1d_config_normalize_extensions(self);
 	if (self->extensions[0] == NULL)
 		return av1d_config_fail(source, "extensions", error,
-					"expected at least one file extension");
+					_("expected at least one file extension"));
 	if (!av1d_config_check_gpu_device(self, source, error))
 		return FALSE;
 	if (self->library_roots[0] != NULL) {
 		if (!av1d_config_validate_roots(self, error)) {
-			g_prefix_error(error, "%s: key 'library_roots': ", source->filename);
+			/* the place without line:col, as before: the message
+			 * names the root */
+			g_autofree gchar *where =
+			    g_strdup_printf(_("%s: key '%s'"), source->filename, "library_roots");
+			g_prefix_error(error, "%s: ", where);
 			return FALSE;
 		}
 	}
@@ -509,7 +550,8 @@ av1d_config_parse_json(const gchar *filename, const gchar *data, gssize length, 
 	}
 	if (check.duplicate != NULL) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
-			    "%s:%u: key '%s': duplicate key, each key may appear once", filename,
+			    /* Translators: file name, line and config key name */
+			    _("%s:%u: key '%s': duplicate key, each key may appear once"), filename,
 			    check.duplicate_line, check.duplicate);
 		g_free(check.duplicate);
 		return NULL;
@@ -542,7 +584,9 @@ av1d_config_load_data(const gchar *filename, const gchar *data, gssize length, G
 			return NULL;
 	} else {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
-			    "%s: unknown config format, expected a file ending in .toml or .json",
+			    /* Translators: %s is the config file name */
+			    _("%s: unknown config format, expected a file ending in .toml or "
+			      ".json"),
 			    filename);
 		return NULL;
 	}
@@ -558,7 +602,7 @@ av1d_config_load_file(const gchar *filename, GError **error)
 	g_autoptr(GError) error_local = NULL;
 
 	if (!g_file_get_contents(filename, &data, &length, &error_local)) {
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG, "cannot read config file: %s",
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG, _("cannot read config file: %s"),
 			    error_local->message);
 		return NULL;
 	}
@@ -604,19 +648,22 @@ av1d_config_validate_roots(Av1dConfig *self, GError **error)
 
 		if (root[0] == '\0') {
 			g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
-				    "library root %u is empty, expected a directory", i + 1);
+				    /* Translators: %u counts the roots from 1 */
+				    _("library root %u is empty, expected a directory"), i + 1);
 			return FALSE;
 		}
 		canonical = realpath(root, NULL);
 		if (canonical == NULL) {
 			g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
-				    "library root '%s': %s, expected an existing directory", root,
-				    g_strerror(errno));
+				    /* Translators: the directory, then why it cannot be
+				     * used (from the system, e.g. "No such file or directory") */
+				    _("library root '%s': %s, expected an existing directory"),
+				    root, g_strerror(errno));
 			return FALSE;
 		}
 		if (!g_file_test(canonical, G_FILE_TEST_IS_DIR)) {
 			g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
-				    "library root '%s' is not a directory", root);
+				    _("library root '%s' is not a directory"), root);
 			return FALSE;
 		}
 		g_free(self->library_roots[i]);
@@ -650,8 +697,12 @@ av1d_config_to_string(const Av1dConfig *self)
 {
 	GString *str = g_string_new(NULL);
 
-	g_string_append_printf(str, "# from %s\n",
-			       self->source_file != NULL ? self->source_file : "built-in defaults");
+	/* Translators: a TOML comment heading `av1d check`; keep the leading
+	 * "# "; %s is the config file name */
+	if (self->source_file != NULL)
+		g_string_append_printf(str, _("# from %s\n"), self->source_file);
+	else
+		g_string_append(str, _("# from built-in defaults\n"));
 	av1d_config_append_strv(str, "library_roots", self->library_roots);
 	g_string_append_printf(str, "min_bytes = %" G_GUINT64_FORMAT "\n", self->min_bytes);
 	g_string_append_printf(str, "max_size_ratio = %.2f\n", self->max_size_ratio);
@@ -715,7 +766,10 @@ av1d_config_apply_reload(Av1dConfig *self, const Av1dConfig *next, GError **erro
 
 	if (key != NULL) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
-			    "%s: key '%s' changed; restart av1d to apply it (nothing was reloaded)",
+			    /* Translators: the config file name (or "config") and the
+			     * config key name */
+			    _("%s: key '%s' changed; restart av1d to apply it (nothing was "
+			      "reloaded)"),
 			    next->source_file != NULL ? next->source_file : "config", key);
 		return FALSE;
 	}

@@ -2,6 +2,10 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
+#include <glib/gi18n-lib.h>
+
 #include "av1d-error.h"
 #include "av1d-explain.h"
 
@@ -12,31 +16,60 @@ av1d_explain_append_stream(GString *out, const Av1dStreamInfo *stream)
 			       av1d_stream_type_to_string(stream->type),
 			       stream->codec_name != NULL ? stream->codec_name : "?");
 	if (stream->type == AV1D_STREAM_TYPE_VIDEO) {
-		g_string_append_printf(out, " %dx%d %s %u-bit", stream->width, stream->height,
+		g_string_append_c(out, ' ');
+		/* Translators: width, height, pixel format (e.g. yuv420p10le)
+		 * and bit depth of a video stream */
+		g_string_append_printf(out, _("%dx%d %s %u-bit"), stream->width, stream->height,
 				       stream->pix_fmt != NULL ? stream->pix_fmt : "?",
 				       stream->bit_depth);
-		if (stream->is_attached_pic)
-			g_string_append(out, " (attached picture)");
+		if (stream->is_attached_pic) {
+			g_string_append_c(out, ' ');
+			/* Translators: a video stream that is cover art */
+			g_string_append(out, _("(attached picture)"));
+		}
 	}
 	if (stream->language != NULL)
 		g_string_append_printf(out, " [%s]", stream->language);
 	if (stream->title != NULL)
 		g_string_append_printf(out, " \"%s\"", stream->title);
-	if (stream->bit_rate > 0)
-		g_string_append_printf(out, " %.0f kb/s", (gdouble)stream->bit_rate / 1000.0);
+	if (stream->bit_rate > 0) {
+		g_string_append_c(out, ' ');
+		/* Translators: a bit rate in kilobits per second */
+		g_string_append_printf(out, _("%.0f kb/s"), (gdouble)stream->bit_rate / 1000.0);
+	}
 	g_string_append_c(out, '\n');
 }
 
 static void
 av1d_explain_append_probe(GString *out, const Av1dMediaInfo *info)
 {
-	g_string_append_printf(out, "Probe: %s, ", info->format_name != NULL ? info->format_name : "?");
-	if (info->duration_us >= 0)
-		g_string_append_printf(out, "%.3f s", (gdouble)info->duration_us / G_USEC_PER_SEC);
-	else
-		g_string_append(out, "unknown duration");
-	g_string_append_printf(out, ", %u streams, %u chapters, %u attachments\n",
-			       info->streams->len, info->n_chapters, info->n_attachments);
+	g_autofree gchar *duration = NULL;
+	g_autofree gchar *streams = NULL;
+	g_autofree gchar *chapters = NULL;
+	g_autofree gchar *attachments = NULL;
+
+	if (info->duration_us >= 0) {
+		/* Translators: a duration in seconds */
+		duration = g_strdup_printf(_("%.3f s"),
+					   (gdouble)info->duration_us / G_USEC_PER_SEC);
+	} else {
+		duration = g_strdup(_("unknown duration"));
+	}
+	streams = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u stream", "%u streams",
+					      info->streams->len),
+				  info->streams->len);
+	chapters = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u chapter", "%u chapters",
+					       info->n_chapters),
+				   info->n_chapters);
+	attachments = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u attachment",
+						  "%u attachments", info->n_attachments),
+				      info->n_attachments);
+	/* Translators: the container format name (e.g. "matroska,webm"), the
+	 * duration ("5.000 s"), then the counts of streams, chapters and
+	 * attachments ("2 streams") */
+	g_string_append_printf(out, _("Probe: %s, %s, %s, %s, %s\n"),
+			       info->format_name != NULL ? info->format_name : "?", duration,
+			       streams, chapters, attachments);
 	for (guint i = 0; i < info->streams->len; i++)
 		av1d_explain_append_stream(out, g_ptr_array_index(info->streams, i));
 }
@@ -46,7 +79,7 @@ av1d_explain_append_lines(GString *out, const gchar *title, GPtrArray *lines)
 {
 	if (lines == NULL || lines->len == 0)
 		return;
-	g_string_append_printf(out, "%s:\n", title);
+	g_string_append_printf(out, "%s\n", title);
 	for (guint i = 0; i < lines->len; i++)
 		g_string_append_printf(out, "  - %s\n", (const gchar *)g_ptr_array_index(lines, i));
 }
@@ -71,17 +104,34 @@ av1d_explain_append_plan(GString *out, const Av1dPlan *plan)
 	g_autofree gchar *output = g_filename_display_name(plan->output_path);
 	g_autofree gchar *backup = g_filename_display_name(plan->backup_path);
 	g_autofree gchar *temp = g_filename_display_name(plan->temp_path);
+	g_autofree gchar *attachments = NULL;
+	g_autofree gchar *chapters = NULL;
 
-	g_string_append(out, "Track plan:\n");
-	av1d_explain_append_track(out, plan->video, "video");
+	g_string_append(out, _("Track plan:\n"));
+	/* Translators: a track kind in the track plan of `av1d explain` */
+	av1d_explain_append_track(out, plan->video, C_("track kind", "video"));
 	for (guint i = 0; i < plan->audio->len; i++)
-		av1d_explain_append_track(out, g_ptr_array_index(plan->audio, i), "audio");
+		av1d_explain_append_track(out, g_ptr_array_index(plan->audio, i),
+					  /* Translators: a track kind in the track plan */
+					  C_("track kind", "audio"));
 	for (guint i = 0; i < plan->subtitles->len; i++)
-		av1d_explain_append_track(out, g_ptr_array_index(plan->subtitles, i), "subtitle");
-	g_string_append_printf(out, "  %u attachments, %u chapters, global metadata kept\n",
-			       plan->n_attachments, plan->n_chapters);
-	av1d_explain_append_lines(out, "Plan notes", plan->notes);
-	g_string_append_printf(out, "Output: %s\n  temp while encoding: %s\n  original kept as: %s\n",
+		av1d_explain_append_track(out, g_ptr_array_index(plan->subtitles, i),
+					  /* Translators: a track kind in the track plan */
+					  C_("track kind", "subtitle"));
+	attachments = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u attachment",
+						  "%u attachments", plan->n_attachments),
+				      plan->n_attachments);
+	chapters = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u chapter", "%u chapters",
+					       plan->n_chapters),
+				   plan->n_chapters);
+	/* Translators: the counts of attachments and chapters ("1 attachment",
+	 * "3 chapters") that the output keeps */
+	g_string_append_printf(out, _("  %s, %s, global metadata kept\n"), attachments, chapters);
+	av1d_explain_append_lines(out, _("Plan notes:"), plan->notes);
+	/* Translators: the output file, the temporary file and the backup of
+	 * the original */
+	g_string_append_printf(out,
+			       _("Output: %s\n  temp while encoding: %s\n  original kept as: %s\n"),
 			       output, temp, backup);
 }
 
@@ -96,21 +146,28 @@ av1d_explain_format(const gchar *path,
 	GString *out = g_string_new(NULL);
 	g_autofree gchar *display = g_filename_display_name(path);
 
-	g_string_append_printf(out, "File: %s\n", display);
+	g_string_append_printf(out, _("File: %s\n"), display);
 	if (info->size >= 0)
-		g_string_append_printf(out, "Size: %" G_GINT64_FORMAT " bytes\n", info->size);
+		g_string_append_printf(out,
+				       g_dngettext(GETTEXT_PACKAGE, "Size: %" PRId64 " byte\n",
+						   "Size: %" PRId64 " bytes\n", (gulong)info->size),
+				       info->size);
 	av1d_explain_append_probe(out, info);
-	g_string_append_printf(out, "Decision: %s\n", decision->summary);
-	av1d_explain_append_lines(out, "Reasons", decision->reasons);
-	g_string_append_printf(out, "Source kind: %s (web score %.2f)\n",
+	g_string_append_printf(out, _("Decision: %s\n"), decision->summary);
+	av1d_explain_append_lines(out, _("Reasons:"), decision->reasons);
+	/* Translators: %s is the source kind, a fixed English word (web, disc
+	 * or unknown), then the web score (e.g. 0.50) */
+	g_string_append_printf(out, _("Source kind: %s (web score %.2f)\n"),
 			       av1d_source_kind_to_string(decision->source_kind),
 			       decision->web_score);
-	av1d_explain_append_lines(out, "Web score", decision->web_reasons);
+	av1d_explain_append_lines(out, _("Web score:"), decision->web_reasons);
 	if (plan != NULL)
 		av1d_explain_append_plan(out, plan);
 	if (argv != NULL) {
 		g_autofree gchar *command = av1d_argv_to_display(argv);
-		g_string_append_printf(out, "Command (%s):\n  %s\n",
+		/* Translators: the encoder backend name (e.g. docker-qsv), then
+		 * the command line */
+		g_string_append_printf(out, _("Command (%s):\n  %s\n"),
 				       av1d_encoder_kind_to_string(backend->kind), command);
 	}
 	return g_string_free(out, FALSE);
@@ -213,7 +270,7 @@ av1d_explain_probe_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 	/* after a cancel the config may be gone: do not touch it */
 	if (g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
 		g_task_return_new_error(task, AV1D_ERROR, AV1D_ERROR_CANCELLED,
-					"explaining %s was cancelled", data->path);
+					_("explaining %s was cancelled"), data->path);
 		return;
 	}
 	text = av1d_explain_info(data->config, &data->backend, data->path, info, &error);

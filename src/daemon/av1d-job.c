@@ -3,9 +3,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <glib/gi18n-lib.h>
 
 #include "av1d-error.h"
 #include "av1d-job.h"
@@ -752,7 +755,9 @@ av1d_job_set_status(Av1dJob *self, Av1dJobStatus status, GError **error)
 		return TRUE;
 	if (!status_transition_allowed(self->status, status)) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BAD_STATE,
-			    "job %" G_GUINT64_FORMAT ": cannot go from %s to %s", self->id,
+			    /* Translators: the job number, then two status names
+			     * that are not translated (e.g. running, pending) */
+			    _("job %" PRIu64 ": cannot go from %s to %s"), self->id,
 			    av1d_job_status_to_string(self->status),
 			    av1d_job_status_to_string(status));
 		return FALSE;
@@ -808,12 +813,14 @@ av1d_file_identity_from_path(const gchar *path, Av1dFileIdentity *identity, GErr
 		saved_errno = errno;
 		g_set_error(error, AV1D_ERROR,
 			    saved_errno == ENOENT ? AV1D_ERROR_NOT_FOUND : AV1D_ERROR_FAILED,
-			    "cannot stat '%s': %s", display, g_strerror(saved_errno));
+			    /* Translators: a path, then why (from the system, e.g.
+			     * "Permission denied") */
+			    _("cannot stat '%s': %s"), display, g_strerror(saved_errno));
 		return FALSE;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-			    "'%s' is not a regular file", display);
+			    _("'%s' is not a regular file"), display);
 		return FALSE;
 	}
 	identity->dev = (guint64)st.st_dev;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "av1d-candidate.h"
 #include "av1d-error.h"
 #include "av1d-library.h"
@@ -19,12 +21,12 @@ av1d_library_parse(const gchar *path, GError **error)
 	g_autofree gchar *hostname = NULL;
 
 	if (path == NULL || *path == '\0') {
-		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS, "empty path");
+		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS, _("empty path"));
 		return NULL;
 	}
 	if (!g_utf8_validate(path, -1, NULL)) {
 		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-				    "the path is not UTF-8; give it as a file:// URI");
+				    _("the path is not UTF-8; give it as a file:// URI"));
 		return NULL;
 	}
 	if (g_str_has_prefix(path, "file:")) {
@@ -32,7 +34,7 @@ av1d_library_parse(const gchar *path, GError **error)
 		if (filename == NULL ||
 		    (hostname != NULL && g_strcmp0(hostname, "localhost") != 0)) {
 			g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-				    "%s is not a local file:// URI", path);
+				    _("%s is not a local file:// URI"), path);
 			return NULL;
 		}
 	} else {
@@ -40,7 +42,7 @@ av1d_library_parse(const gchar *path, GError **error)
 	}
 	if (!g_path_is_absolute(filename)) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-			    "%s is not an absolute path", path);
+			    _("%s is not an absolute path"), path);
 		return NULL;
 	}
 	return g_steal_pointer(&filename);
@@ -52,7 +54,7 @@ av1d_library_set_outside(GError **error, const gchar *filename)
 	g_autofree gchar *display = g_filename_display_name(filename);
 
 	g_set_error(error, AV1D_ERROR, AV1D_ERROR_OUTSIDE_LIBRARY,
-		    "%s is not inside a library root", display);
+		    _("%s is not inside a library root"), display);
 }
 
 static void
@@ -154,8 +156,8 @@ av1d_library_resolve_parent(const Av1dConfig *config, const gchar *path, GError 
 	name = g_path_get_basename(filename);
 	if (g_strcmp0(name, ".") == 0 || g_strcmp0(name, "..") == 0 ||
 	    g_strcmp0(name, G_DIR_SEPARATOR_S) == 0) {
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS, "%s does not name a file",
-			    path);
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
+			    _("%s does not name a file"), path);
 		return NULL;
 	}
 	dir = g_path_get_dirname(filename);

@@ -4,6 +4,7 @@
 
 #include <math.h>
 
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
 #include "av1d-error.h"
@@ -586,13 +587,14 @@ av1d_media_info_parse(const gchar *json, gssize length, GError **error)
 
 	if (!json_parser_load_from_data(parser, json, length, &local_error)) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_PROBE_FAILED,
-			    "ffprobe printed invalid JSON: %s", local_error->message);
+			    /* Translators: %s is json-glib's message */
+			    _("ffprobe printed invalid JSON: %s"), local_error->message);
 		return NULL;
 	}
 	root = json_parser_get_root(parser);
 	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
 		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_PROBE_FAILED,
-				    "ffprobe printed JSON that is not an object");
+				    _("ffprobe printed JSON that is not an object"));
 		return NULL;
 	}
 	info = g_new0(Av1dMediaInfo, 1);
@@ -703,7 +705,8 @@ probe_spawn(const gchar *ffprobe_bin, const gchar *path, GError **error)
 				 &local_error);
 	if (proc == NULL)
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_PROBE_FAILED,
-			    "probing %s: cannot run ffprobe binary “%s”: %s", display, bin,
+			    /* Translators: the file, the ffprobe binary, then why */
+			    _("probing %s: cannot run ffprobe binary “%s”: %s"), display, bin,
 			    local_error->message);
 	return proc;
 }
@@ -762,12 +765,22 @@ describe_failure(GSubprocess *proc, GBytes *err, const gchar *path)
 	g_autofree gchar *arg = probe_path_arg(path);
 	g_autofree gchar *summary = summarize_stderr(err, arg);
 
-	if (g_subprocess_get_if_signaled(proc))
-		return g_strdup_printf("killed by signal %d%s%s", g_subprocess_get_term_sig(proc),
-				       summary != NULL ? ": " : "", summary != NULL ? summary : "");
+	if (g_subprocess_get_if_signaled(proc) && summary != NULL) {
+		/* Translators: said of ffprobe, as in "probing x: ffprobe: killed
+		 * by signal 9: …"; a signal number, then ffprobe's own message */
+		return g_strdup_printf(_("killed by signal %d: %s"),
+				       g_subprocess_get_term_sig(proc), summary);
+	}
+	if (g_subprocess_get_if_signaled(proc)) {
+		/* Translators: said of ffprobe, as in "probing x: ffprobe: killed
+		 * by signal 9" */
+		return g_strdup_printf(_("killed by signal %d"), g_subprocess_get_term_sig(proc));
+	}
 	if (summary != NULL)
 		return g_steal_pointer(&summary);
-	return g_strdup_printf("exited with status %d and no message",
+	/* Translators: said of ffprobe, as in "probing x: ffprobe: exited
+	 * with status 1 and no message" */
+	return g_strdup_printf(_("exited with status %d and no message"),
 			       g_subprocess_get_exit_status(proc));
 }
 
@@ -784,21 +797,25 @@ probe_finish(const gchar *path, GSubprocess *proc, GBytes *out, GBytes *err, GEr
 	if (!g_subprocess_get_successful(proc)) {
 		g_autofree gchar *why = describe_failure(proc, err, path);
 
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_PROBE_FAILED, "probing %s: ffprobe: %s",
-			    display, why);
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_PROBE_FAILED,
+			    /* Translators: the file, then what went wrong with ffprobe
+			     * (e.g. "exited with status 1 and no message" or its own
+			     * English message) */
+			    _("probing %s: ffprobe: %s"), display, why);
 		return NULL;
 	}
 	data = out != NULL ? g_bytes_get_data(out, &len) : NULL;
 	if (data == NULL || len == 0) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_PROBE_FAILED,
-			    "probing %s: ffprobe printed nothing", display);
+			    _("probing %s: ffprobe printed nothing"), display);
 		return NULL;
 	}
 	/* tags and file names in odd files need not be UTF-8; JSON must be */
 	text = g_utf8_make_valid(data, (gssize)len);
 	info = av1d_media_info_parse(text, -1, &local_error);
 	if (info == NULL)
-		g_propagate_prefixed_error(error, local_error, "probing %s: ", display);
+		/* Translators: the file whose probe failed; the error follows */
+		g_propagate_prefixed_error(error, local_error, _("probing %s: "), display);
 	return info;
 }
 
@@ -808,11 +825,12 @@ set_communicate_error(GError **error, GError *local_error, const gchar *path)
 	g_autofree gchar *display = g_filename_display_name(path);
 
 	if (g_error_matches(local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CANCELLED, "probing %s: cancelled",
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CANCELLED, _("probing %s: cancelled"),
 			    display);
 	else
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_PROBE_FAILED, "probing %s: %s", display,
-			    local_error->message);
+		/* Translators: the file, then why its probe failed */
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_PROBE_FAILED, _("probing %s: %s"),
+			    display, local_error->message);
 }
 
 Av1dMediaInfo *

@@ -2,7 +2,10 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
+
+#include <glib/gi18n-lib.h>
 
 #include "av1d-job-store.h"
 #include "av1d-sidecar.h"
@@ -108,8 +111,10 @@ gboolean
 av1d_sidecar_write_skip(const gchar *path, const gchar *why, GError **error)
 {
 	g_autofree gchar *marker = NULL;
-	g_autofree gchar *text = g_strdup_printf("%s\n", why != NULL ? why : "skipped by the user");
+	g_autofree gchar *text = NULL;
 
+	/* Translators: the text of a .av1skip marker when no reason was given */
+	text = g_strdup_printf("%s\n", why != NULL ? why : _("skipped by the user"));
 	if (g_file_test(path, G_FILE_TEST_IS_DIR))
 		marker = g_build_filename(path, AV1D_DIR_SKIP_MARKER, NULL);
 	else
@@ -151,22 +156,38 @@ av1d_sidecar_format_why(const Av1dJob *job, gboolean has_skip_marker)
 	g_autofree gchar *when = g_date_time_format_iso8601(now);
 	g_autofree gchar *marker = NULL;
 
-	g_string_append_printf(out, "av1d %s this file.\n\n", job->status == AV1D_JOB_STATUS_FAILED
-								   ? "could not convert"
-								   : "skipped");
-	g_string_append_printf(out, "File:     %s\n", display);
-	g_string_append_printf(out, "Decided:  %s (job %" G_GUINT64_FORMAT ")\n", when, job->id);
-	g_string_append_printf(out, "Status:   %s\n", av1d_job_status_to_string(job->status));
-	g_string_append_printf(out, "Reason:   %s\n", job->reason != NULL ? job->reason : "-");
-	g_string_append_printf(out, "Size:     %s\n", orig);
-	if (job->video_codec != NULL)
-		g_string_append_printf(out, "Video:    %s %ux%u, %u-bit%s\n", job->video_codec,
-				       job->video_width, job->video_height, job->source_bit_depth,
-				       job->is_hdr ? ", HDR" : "");
-	if (job->av1_quality > 0)
-		g_string_append_printf(out, "Quality:  %d (%s)\n", job->av1_quality,
+	/* the .why.txt is for people: its labels are translated, the values
+	 * (status names, commands) are not */
+	if (job->status == AV1D_JOB_STATUS_FAILED)
+		g_string_append(out, _("av1d could not convert this file.\n\n"));
+	else
+		g_string_append(out, _("av1d skipped this file.\n\n"));
+	/* Translators: the labels of the .why.txt lines are padded so that the
+	 * values line up; keep them aligned with each other */
+	g_string_append_printf(out, _("File:     %s\n"), display);
+	/* Translators: an ISO 8601 date and time, then the job number */
+	g_string_append_printf(out, _("Decided:  %s (job %" PRIu64 ")\n"), when, job->id);
+	/* Translators: %s is a status name, not translated (e.g. failed) */
+	g_string_append_printf(out, _("Status:   %s\n"), av1d_job_status_to_string(job->status));
+	g_string_append_printf(out, _("Reason:   %s\n"), job->reason != NULL ? job->reason : "-");
+	/* Translators: a file size such as "2.15 GB" */
+	g_string_append_printf(out, _("Size:     %s\n"), orig);
+	if (job->video_codec != NULL && job->is_hdr) {
+		/* Translators: codec, width, height and bit depth */
+		g_string_append_printf(out, _("Video:    %s %ux%u, %u-bit, HDR\n"),
+				       job->video_codec, job->video_width, job->video_height,
+				       job->source_bit_depth);
+	} else if (job->video_codec != NULL) {
+		/* Translators: codec, width, height and bit depth */
+		g_string_append_printf(out, _("Video:    %s %ux%u, %u-bit\n"), job->video_codec,
+				       job->video_width, job->video_height, job->source_bit_depth);
+	}
+	if (job->av1_quality > 0) {
+		/* Translators: the AV1 quality value, then the encoder */
+		g_string_append_printf(out, _("Quality:  %d (%s)\n"), job->av1_quality,
 				       job->encoder != NULL ? job->encoder : "-");
-	g_string_append(out, "\nThe original file was not changed.\n\nTo try again:\n");
+	}
+	g_string_append(out, _("\nThe original file was not changed.\n\nTo try again:\n"));
 	if (has_skip_marker) {
 		g_autofree gchar *marker_path = g_strconcat(display, AV1D_SKIP_SUFFIX, NULL);
 		marker = g_shell_quote(marker_path);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "av1d-error.h"
 #include "av1d-job.h"
 #include "av1d-stable.h"
@@ -570,17 +572,17 @@ av1d_stable_check_now(const gchar *path, guint quiet_ms, GError **error)
 	 * recent: better late than half a file */
 	if (now_ns - identity.mtime_ns < (gint64)quiet_ms * 1000000) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BUSY,
-			    "'%s' changed less than %u ms ago and may still be arriving", display,
-			    quiet_ms);
+			    _("'%s' changed less than %u ms ago and may still be arriving"),
+			    display, quiet_ms);
 		return FALSE;
 	}
 	switch (av1d_lease_probe(path)) {
 	case AV1D_LEASE_BUSY:
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BUSY,
-			    "'%s' is open for writing by another process", display);
+			    _("'%s' is open for writing by another process"), display);
 		return FALSE;
 	case AV1D_LEASE_GONE:
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_NOT_FOUND, "'%s' vanished", display);
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_NOT_FOUND, _("'%s' vanished"), display);
 		return FALSE;
 	default:
 		/* no leases here: the mtime alone has to do */

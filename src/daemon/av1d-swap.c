@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "av1d-error.h"
 #include "av1d-fault.h"
 #include "av1d-sidecar.h"
@@ -41,15 +43,25 @@ av1d_swap_request_free(Av1dSwapRequest *self)
 	g_free(self);
 }
 
+/* format, marked with N_(), says what failed and names the path; the
+ * system's reason for errsv follows after ": ". It is translated here, not
+ * at the call, so that nothing can touch errno before it is read there */
+G_GNUC_PRINTF(3, 4)
 static gboolean
-av1d_swap_fail_errno(GError **error, int errsv, const gchar *what, const gchar *path)
+av1d_swap_fail_errno(GError **error, int errsv, const gchar *format, ...)
 {
+	g_autofree gchar *what = NULL;
+	va_list args;
+
+	va_start(args, format);
+	what = g_strdup_vprintf(_(format), args);
+	va_end(args);
 	g_set_error(error, AV1D_ERROR,
 		    errsv == ENOSPC || errsv == EDQUOT ? AV1D_ERROR_NO_SPACE
 		    : errsv == EACCES || errsv == EPERM || errsv == EROFS
 			? AV1D_ERROR_PERMISSION_DENIED
 			: AV1D_ERROR_FAILED,
-		    "%s %s: %s", what, path, g_strerror(errsv));
+		    "%s: %s", what, g_strerror(errsv));
 	return FALSE;
 }
 
@@ -61,11 +73,11 @@ av1d_swap_fsync_dir(const gchar *path, GError **error)
 	int errsv;
 
 	if (fd < 0)
-		return av1d_swap_fail_errno(error, errno, "cannot open directory", dir);
+		return av1d_swap_fail_errno(error, errno, N_("cannot open directory %s"), dir);
 	if (fsync(fd) != 0) {
 		errsv = errno;
 		close(fd);
-		return av1d_swap_fail_errno(error, errsv, "cannot fsync directory", dir);
+		return av1d_swap_fail_errno(error, errsv, N_("cannot fsync directory %s"), dir);
 	}
 	close(fd);
 	return TRUE;
@@ -81,7 +93,8 @@ av1d_swap_prepare_temp(const Av1dSwapRequest *req, const struct stat *orig, GErr
 	int errsv = 0;
 
 	if (fd < 0)
-		return av1d_swap_fail_errno(error, errno, "cannot open encode", req->temp_path);
+		return av1d_swap_fail_errno(error, errno, N_("cannot open encode %s"),
+					    req->temp_path);
 	if (fchown(fd, orig->st_uid, orig->st_gid) != 0 && errno != EPERM)
 		errsv = errno;
 	else if (fchmod(fd, orig->st_mode & 07777) != 0)
@@ -92,7 +105,8 @@ av1d_swap_prepare_temp(const Av1dSwapRequest *req, const struct stat *orig, GErr
 		errsv = errno;
 	close(fd);
 	if (errsv != 0)
-		return av1d_swap_fail_errno(error, errsv, "cannot prepare encode", req->temp_path);
+		return av1d_swap_fail_errno(error, errsv, N_("cannot prepare encode %s"),
+					    req->temp_path);
 	return TRUE;
 }
 
@@ -102,13 +116,14 @@ av1d_swap_check_source(const Av1dSwapRequest *req, struct stat *orig, GError **e
 	Av1dFileIdentity now;
 
 	if (lstat(req->source_path, orig) != 0)
-		return av1d_swap_fail_errno(error, errno, "source vanished during the encode:",
+		return av1d_swap_fail_errno(error, errno,
+					    N_("source vanished during the encode: %s"),
 					    req->source_path);
 	if (!av1d_file_identity_from_path(req->source_path, &now, error))
 		return FALSE;
 	if (!av1d_file_identity_equal(&now, &req->source_identity)) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BAD_STATE,
-			    "source changed during the encode (size or mtime differs): %s",
+			    _("source changed during the encode (size or mtime differs): %s"),
 			    req->source_path);
 		return FALSE;
 	}
@@ -123,12 +138,12 @@ av1d_swap_check_names(const Av1dSwapRequest *req, GError **error)
 	if (g_strcmp0(req->output_path, req->source_path) != 0 &&
 	    g_file_test(req->output_path, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BAD_STATE,
-			    "%s already exists; not overwriting it", req->output_path);
+			    _("%s already exists; not overwriting it"), req->output_path);
 		return FALSE;
 	}
 	if (g_file_test(req->backup_path, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BAD_STATE,
-			    "backup name %s is taken; not overwriting it", req->backup_path);
+			    _("backup name %s is taken; not overwriting it"), req->backup_path);
 		return FALSE;
 	}
 	return TRUE;
@@ -141,7 +156,8 @@ av1d_swap_replace(const Av1dSwapRequest *req, GError **error)
 {
 	av1d_fault_point("swap-before-link");
 	if (link(req->source_path, req->backup_path) != 0)
-		return av1d_swap_fail_errno(error, errno, "cannot create backup", req->backup_path);
+		return av1d_swap_fail_errno(error, errno, N_("cannot create backup %s"),
+					    req->backup_path);
 	if (!av1d_swap_fsync_dir(req->backup_path, error)) {
 		g_unlink(req->backup_path);
 		return FALSE;
@@ -150,7 +166,7 @@ av1d_swap_replace(const Av1dSwapRequest *req, GError **error)
 	if (rename(req->temp_path, req->output_path) != 0) {
 		int errsv = errno;
 		g_unlink(req->backup_path);
-		return av1d_swap_fail_errno(error, errsv, "cannot rename encode to",
+		return av1d_swap_fail_errno(error, errsv, N_("cannot rename encode to %s"),
 					    req->output_path);
 	}
 	av1d_fault_point("swap-after-rename");
@@ -253,18 +269,19 @@ av1d_swap_roll_back(const Av1dSwapRequest *req, gchar **reason, GError **error)
 	if (av1d_swap_is_original(req->source_path, &req->source_identity) &&
 	    av1d_swap_is_original(req->backup_path, &req->source_identity)) {
 		if (g_unlink(req->backup_path) != 0) {
-			av1d_swap_fail_errno(error, errno, "cannot remove", req->backup_path);
+			av1d_swap_fail_errno(error, errno, N_("cannot remove %s"),
+					     req->backup_path);
 			return AV1D_RECOVERY_NOTHING;
 		}
 		had_backup = TRUE;
 	}
 	if (g_unlink(req->temp_path) != 0 && errno != ENOENT) {
-		av1d_swap_fail_errno(error, errno, "cannot remove", req->temp_path);
+		av1d_swap_fail_errno(error, errno, N_("cannot remove %s"), req->temp_path);
 		return AV1D_RECOVERY_NOTHING;
 	}
 	if (!av1d_swap_fsync_dir(req->source_path, error))
 		return AV1D_RECOVERY_NOTHING;
-	*reason = g_strdup("interrupted before the swap; original kept, temp removed");
+	*reason = g_strdup(_("interrupted before the swap; original kept, temp removed"));
 	return had_backup ? AV1D_RECOVERY_ROLLED_BACK : AV1D_RECOVERY_NOTHING;
 }
 
@@ -275,7 +292,7 @@ av1d_swap_roll_forward(const Av1dSwapRequest *req, gchar **reason, GError **erro
 	    av1d_swap_is_original(req->source_path, &req->source_identity) &&
 	    av1d_swap_is_original(req->backup_path, &req->source_identity) &&
 	    g_unlink(req->source_path) != 0) {
-		av1d_swap_fail_errno(error, errno, "cannot remove", req->source_path);
+		av1d_swap_fail_errno(error, errno, N_("cannot remove %s"), req->source_path);
 		return AV1D_RECOVERY_NOTHING;
 	}
 	if (!av1d_swap_fsync_dir(req->output_path, error))
@@ -283,7 +300,7 @@ av1d_swap_roll_forward(const Av1dSwapRequest *req, gchar **reason, GError **erro
 	if (!req->keep_backup && av1d_swap_is_original(req->backup_path, &req->source_identity) &&
 	    g_unlink(req->backup_path) == 0 && !av1d_swap_fsync_dir(req->backup_path, error))
 		return AV1D_RECOVERY_NOTHING;
-	*reason = g_strdup("interrupted during the swap; completed on restart");
+	*reason = g_strdup(_("interrupted during the swap; completed on restart"));
 	return AV1D_RECOVERY_ROLLED_FORWARD;
 }
 

@@ -2,15 +2,15 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
 #include "av1d-error.h"
 #include "av1d-toml.h"
-
-#define VALUE_KINDS "a string, integer, float, boolean or array of strings"
 
 typedef enum {
 	ENTRY_KEY,
@@ -40,6 +40,7 @@ typedef struct {
 	gchar *table_id;       /* table_path in a form where "." in a name is unambiguous */
 	GHashTable *entries;   /* id -> Entry* */
 	GHashTable *positions; /* dotted path -> Av1dTomlPosition* */
+	gchar *described;      /* the last describe() result, for one message */
 } Parser;
 
 static void
@@ -50,6 +51,7 @@ parser_clear(Parser *p)
 	g_clear_pointer(&p->table_id, g_free);
 	g_clear_pointer(&p->entries, g_hash_table_unref);
 	g_clear_pointer(&p->positions, g_hash_table_unref);
+	g_clear_pointer(&p->described, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Parser, parser_clear)
@@ -164,10 +166,16 @@ describe_at(const Parser *p, gsize offset)
 {
 	guchar c = offset < p->length ? (guchar)p->text[offset] : '\0';
 
-	if (offset >= p->length)
-		return g_strdup("end of file");
-	if (c == '\n' || (c == '\r' && offset + 1 < p->length && p->text[offset + 1] == '\n'))
-		return g_strdup("end of line");
+	if (offset >= p->length) {
+		/* Translators: what the TOML parser found, as in "unexpected end
+		 * of file: expected …" */
+		return g_strdup(_("end of file"));
+	}
+	if (c == '\n' || (c == '\r' && offset + 1 < p->length && p->text[offset + 1] == '\n')) {
+		/* Translators: what the TOML parser found, as in "unexpected end
+		 * of line: expected …" */
+		return g_strdup(_("end of line"));
+	}
 	if (c >= 0x80) {
 		/* the input is valid UTF-8, so a whole character is there */
 		return g_strdup_printf("U+%04X", g_utf8_get_char(p->text + offset));
@@ -177,12 +185,14 @@ describe_at(const Parser *p, gsize offset)
 	return g_strdup_printf("U+%04X", c);
 }
 
-static gboolean
-fail_unexpected(Parser *p, const gchar *expected, GError **error)
+/* describe_at() for the one message about to be raised: the parser keeps
+ * the text, so that each message can be a whole sentence at its call */
+static const gchar *
+describe(Parser *p, gsize offset)
 {
-	g_autofree gchar *what = describe_at(p, p->pos);
-
-	return fail_at(p, p->pos, error, "unexpected %s: expected %s", what, expected);
+	g_free(p->described);
+	p->described = describe_at(p, offset);
+	return p->described;
 }
 
 static gboolean
@@ -195,11 +205,11 @@ check_encoding(Parser *p, GError **error)
 		return TRUE;
 	offset = (gsize)(end - p->text);
 	if (p->text[offset] == '\0')
-		return fail_at(p, offset, error, "unexpected NUL byte: expected UTF-8 text");
+		return fail_at(p, offset, error, _("unexpected NUL byte: expected UTF-8 text"));
 	return fail_at(p,
 		       offset,
 		       error,
-		       "invalid UTF-8 (byte 0x%02X): expected UTF-8 text",
+		       _("invalid UTF-8 (byte 0x%02X): expected UTF-8 text"),
 		       (guchar)p->text[offset]);
 }
 
@@ -214,7 +224,8 @@ skip_comment(Parser *p, GError **error)
 			return fail_at(p,
 				       p->pos,
 				       error,
-				       "control character U+%04X in comment: expected printable text",
+				       _("control character U+%04X in comment: expected printable "
+					 "text"),
 				       c);
 		}
 		p->pos++;
@@ -222,24 +233,52 @@ skip_comment(Parser *p, GError **error)
 	return TRUE;
 }
 
+typedef enum {
+	LINE_END_AFTER_VALUE,
+	LINE_END_AFTER_TABLE_HEADER,
+	LINE_END_AFTER_COMMENT,
+} LineEndAfter;
+
 /* after a value or a header only a comment may follow on the line */
 static gboolean
-expect_line_end(Parser *p, const gchar *after, GError **error)
+expect_line_end(Parser *p, LineEndAfter after, GError **error)
 {
-	g_autofree gchar *what = NULL;
+	const gchar *what;
 
 	skip_blanks(p);
 	if (peek(p, 0) == '#' && !skip_comment(p, error))
 		return FALSE;
 	if (at_eof(p) || consume_newline(p))
 		return TRUE;
-	what = describe_at(p, p->pos);
-	return fail_at(p,
-		       p->pos,
-		       error,
-		       "unexpected %s after %s: expected end of line or a comment",
-		       what,
-		       after);
+	what = describe(p, p->pos);
+	switch (after) {
+	case LINE_END_AFTER_VALUE:
+		return fail_at(p,
+			       p->pos,
+			       error,
+			       /* Translators: %s is what was found: a character,
+				* "end of file" or "end of line" */
+			       _("unexpected %s after value: expected end of line or a comment"),
+			       what);
+	case LINE_END_AFTER_TABLE_HEADER:
+		return fail_at(p,
+			       p->pos,
+			       error,
+			       /* Translators: %s is what was found: a character,
+				* "end of file" or "end of line" */
+			       _("unexpected %s after table header: expected end of line or a "
+				 "comment"),
+			       what);
+	case LINE_END_AFTER_COMMENT:
+	default:
+		return fail_at(p,
+			       p->pos,
+			       error,
+			       /* Translators: %s is what was found: a character,
+				* "end of file" or "end of line" */
+			       _("unexpected %s after comment: expected end of line or a comment"),
+			       what);
+	}
 }
 
 /* ---- strings ---- */
@@ -252,7 +291,9 @@ reject_multiline(Parser *p, guchar quote, GError **error)
 	return fail_at(p,
 		       p->pos,
 		       error,
-		       "multi-line strings (%c%c%c) are not supported: expected a single-line string",
+		       /* Translators: %c%c%c is three quote characters */
+		       _("multi-line strings (%c%c%c) are not supported: expected a single-line "
+			 "string"),
 		       quote,
 		       quote,
 		       quote);
@@ -268,23 +309,32 @@ check_string_char(Parser *p, guchar quote, GError **error)
 		return fail_at(p,
 			       p->pos,
 			       error,
-			       "unterminated string: expected closing '%c' before end of file",
+			       /* Translators: %c is the quote character */
+			       _("unterminated string: expected closing '%c' before end of file"),
 			       quote);
 	}
 	if (at_newline(p)) {
 		return fail_at(p,
 			       p->pos,
 			       error,
-			       "unterminated string: expected closing '%c' before end of line",
+			       /* Translators: %c is the quote character */
+			       _("unterminated string: expected closing '%c' before end of line"),
 			       quote);
+	}
+	if (is_control(c) && quote == '"') {
+		return fail_at(p,
+			       p->pos,
+			       error,
+			       _("control character U+%04X in string: expected printable text or "
+				 "an escape sequence"),
+			       c);
 	}
 	if (is_control(c)) {
 		return fail_at(p,
 			       p->pos,
 			       error,
-			       "control character U+%04X in string: expected printable text%s",
-			       c,
-			       quote == '"' ? " or an escape sequence" : "");
+			       _("control character U+%04X in string: expected printable text"),
+			       c);
 	}
 	return TRUE;
 }
@@ -302,7 +352,9 @@ parse_unicode_escape(Parser *p, guint digits, GString *buf, GError **error)
 			return fail_at(p,
 				       p->pos + 2 + i,
 				       error,
-				       "invalid escape sequence: expected %u hex digits after '\\%c'",
+				       /* Translators: %u is 4 or 8, %c is u or U */
+				       _("invalid escape sequence: expected %u hex digits after "
+					 "'\\%c'"),
 				       digits,
 				       peek(p, 1));
 		}
@@ -312,14 +364,15 @@ parse_unicode_escape(Parser *p, guint digits, GString *buf, GError **error)
 		return fail_at(p,
 			       start,
 			       error,
-			       "invalid escape sequence: expected a code point other than U+0000");
+			       _("invalid escape sequence: expected a code point other than "
+				 "U+0000"));
 	}
 	if (value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) {
 		return fail_at(p,
 			       start,
 			       error,
-			       "invalid escape sequence: U+%X is not a Unicode scalar value, expected "
-			       "U+0001..U+D7FF or U+E000..U+10FFFF",
+			       _("invalid escape sequence: U+%X is not a Unicode scalar value, "
+				 "expected U+0001..U+D7FF or U+E000..U+10FFFF"),
 			       value);
 	}
 	g_string_append_unichar(buf, value);
@@ -334,7 +387,6 @@ parse_escape(Parser *p, GString *buf, GError **error)
 	static const gchar simple_to[] = "\"\\\b\t\n\f\r";
 	guchar c = peek(p, 1);
 	const gchar *simple = c != '\0' ? strchr(simple_from, c) : NULL;
-	g_autofree gchar *what = NULL;
 
 	if (simple != NULL) {
 		g_string_append_c(buf, simple_to[simple - simple_from]);
@@ -347,13 +399,14 @@ parse_escape(Parser *p, GString *buf, GError **error)
 		p->pos++;
 		return check_string_char(p, '"', error);
 	}
-	what = describe_at(p, p->pos + 1);
 	return fail_at(p,
 		       p->pos,
 		       error,
-		       "invalid escape sequence: unexpected %s after '\\', expected one of "
-		       "\\\" \\\\ \\b \\t \\n \\f \\r \\uXXXX \\UXXXXXXXX",
-		       what);
+		       /* Translators: %s is what was found: a character,
+			* "end of file" or "end of line" */
+		       _("invalid escape sequence: unexpected %s after '\\', expected one of "
+			 "\\\" \\\\ \\b \\t \\n \\f \\r \\uXXXX \\UXXXXXXXX"),
+		       describe(p, p->pos + 1));
 }
 
 /* a "basic" or 'literal' single-line string, at its opening quote */
@@ -401,8 +454,15 @@ parse_key(Parser *p, gchar **out, GError **error)
 	gsize start = p->pos;
 	g_autofree gchar *key = NULL;
 
-	if (!is_key_start(peek(p, 0)))
-		return fail_unexpected(p, "a bare or quoted key", error);
+	if (!is_key_start(peek(p, 0))) {
+		return fail_at(p,
+			       p->pos,
+			       error,
+			       /* Translators: %s is what was found: a character,
+				* "end of file" or "end of line" */
+			       _("unexpected %s: expected a bare or quoted key"),
+			       describe(p, p->pos));
+	}
 	if (is_bare_key_char(peek(p, 0))) {
 		while (is_bare_key_char(peek(p, 0)))
 			p->pos++;
@@ -413,13 +473,14 @@ parse_key(Parser *p, gchar **out, GError **error)
 		return FALSE;
 	/* keep names printable so that messages and dotted paths stay readable */
 	if (key[0] == '\0')
-		return fail_at(p, start, error, "empty key: expected at least one character");
+		return fail_at(p, start, error, _("empty key: expected at least one character"));
 	for (const gchar *c = key; *c != '\0'; c++) {
 		if (is_control((guchar)*c) || *c == '\t') {
 			return fail_at(p,
 				       start,
 				       error,
-				       "control character U+%04X in key: expected printable text",
+				       _("control character U+%04X in key: expected printable "
+					 "text"),
 				       (guchar)*c);
 		}
 	}
@@ -473,8 +534,8 @@ scan_digits(Parser *p, GError **error)
 				return fail_at(p,
 					       p->pos,
 					       error,
-					       "invalid number: expected a digit after '_' "
-					       "(underscores must be between digits)");
+					       _("invalid number: expected a digit after '_' "
+						 "(underscores must be between digits)"));
 			}
 			p->pos++;
 		} else {
@@ -483,20 +544,48 @@ scan_digits(Parser *p, GError **error)
 	}
 }
 
+typedef enum {
+	DIGIT_AT_START,
+	DIGIT_AFTER_POINT,
+	DIGIT_IN_EXPONENT,
+} DigitPlace;
+
 static gboolean
-expect_digit(Parser *p, const gchar *after, GError **error)
+expect_digit(Parser *p, DigitPlace place, GError **error)
 {
-	g_autofree gchar *what = NULL;
+	const gchar *what;
 
 	if (g_ascii_isdigit(peek(p, 0)))
 		return TRUE;
-	what = describe_at(p, p->pos);
-	return fail_at(p,
-		       p->pos,
-		       error,
-		       "invalid number: unexpected %s, expected a digit %s",
-		       what,
-		       after);
+	what = describe(p, p->pos);
+	switch (place) {
+	case DIGIT_AT_START:
+		return fail_at(p,
+			       p->pos,
+			       error,
+			       /* Translators: %s is what was found: a character,
+				* "end of file" or "end of line" */
+			       _("invalid number: unexpected %s, expected a digit at the start of "
+				 "a number"),
+			       what);
+	case DIGIT_AFTER_POINT:
+		return fail_at(p,
+			       p->pos,
+			       error,
+			       /* Translators: %s is what was found: a character,
+				* "end of file" or "end of line" */
+			       _("invalid number: unexpected %s, expected a digit after '.'"),
+			       what);
+	case DIGIT_IN_EXPONENT:
+	default:
+		return fail_at(p,
+			       p->pos,
+			       error,
+			       /* Translators: %s is what was found: a character,
+				* "end of file" or "end of line" */
+			       _("invalid number: unexpected %s, expected a digit in the exponent"),
+			       what);
+	}
 }
 
 static gboolean
@@ -506,14 +595,15 @@ reject_special_number(Parser *p, gsize start, GError **error)
 		return fail_at(p,
 			       start,
 			       error,
-			       "inf and nan are not supported: expected a finite number");
+			       /* Translators: inf and nan are TOML keywords */
+			       _("inf and nan are not supported: expected a finite number"));
 	}
 	if (peek(p, 0) == '0' && (peek(p, 1) == 'x' || peek(p, 1) == 'o' || peek(p, 1) == 'b')) {
 		return fail_at(p,
 			       start,
 			       error,
-			       "hexadecimal, octal and binary integers are not supported: "
-			       "expected a decimal integer");
+			       _("hexadecimal, octal and binary integers are not supported: "
+				 "expected a decimal integer"));
 	}
 	return TRUE;
 }
@@ -540,8 +630,8 @@ number_node(Parser *p, gsize start, gboolean is_float, JsonNode **out, GError **
 			return fail_at(p,
 				       start,
 				       error,
-				       "integer out of range: expected a value between %" G_GINT64_FORMAT
-				       " and %" G_GINT64_FORMAT,
+				       _("integer out of range: expected a value between %" PRId64
+					 " and %" PRId64),
 				       G_MININT64,
 				       G_MAXINT64);
 		}
@@ -550,7 +640,7 @@ number_node(Parser *p, gsize start, gboolean is_float, JsonNode **out, GError **
 	}
 	real = g_ascii_strtod(token->str, &end);
 	if (end == NULL || *end != '\0' || !isfinite(real))
-		return fail_at(p, start, error, "float out of range: expected a finite number");
+		return fail_at(p, start, error, _("float out of range: expected a finite number"));
 	*out = json_node_init_double(json_node_alloc(), real);
 	return TRUE;
 }
@@ -566,7 +656,7 @@ parse_number(Parser *p, JsonNode **out, GError **error)
 		p->pos++;
 	if (!reject_special_number(p, start, error))
 		return FALSE;
-	if (!expect_digit(p, "at the start of a number", error))
+	if (!expect_digit(p, DIGIT_AT_START, error))
 		return FALSE;
 	int_start = p->pos;
 	if (!scan_digits(p, error))
@@ -576,14 +666,14 @@ parse_number(Parser *p, JsonNode **out, GError **error)
 		return fail_at(p,
 			       start,
 			       error,
-			       "dates and times are not supported: expected a quoted string");
+			       _("dates and times are not supported: expected a quoted string"));
 	}
 	if (p->text[int_start] == '0' && p->pos - int_start > 1)
-		return fail_at(p, int_start, error, "invalid number: expected no leading zeros");
+		return fail_at(p, int_start, error, _("invalid number: expected no leading zeros"));
 	if (peek(p, 0) == '.') {
 		is_float = TRUE;
 		p->pos++;
-		if (!expect_digit(p, "after '.'", error) || !scan_digits(p, error))
+		if (!expect_digit(p, DIGIT_AFTER_POINT, error) || !scan_digits(p, error))
 			return FALSE;
 	}
 	if (peek(p, 0) == 'e' || peek(p, 0) == 'E') {
@@ -591,7 +681,7 @@ parse_number(Parser *p, JsonNode **out, GError **error)
 		p->pos++;
 		if (peek(p, 0) == '+' || peek(p, 0) == '-')
 			p->pos++;
-		if (!expect_digit(p, "in the exponent", error) || !scan_digits(p, error))
+		if (!expect_digit(p, DIGIT_IN_EXPONENT, error) || !scan_digits(p, error))
 			return FALSE;
 	}
 	return number_node(p, start, is_float, out, error);
@@ -623,19 +713,20 @@ parse_array_element(Parser *p, JsonArray *array, GError **error)
 		return fail_at(p,
 			       p->pos,
 			       error,
-			       "unterminated array: expected ']' before end of file");
+			       _("unterminated array: expected ']' before end of file"));
 	}
 	if (c == '[') {
 		return fail_at(p,
 			       p->pos,
 			       error,
-			       "nested arrays are not supported: expected a string");
+			       _("nested arrays are not supported: expected a string"));
 	}
 	if (c == '{') {
 		return fail_at(p,
 			       p->pos,
 			       error,
-			       "inline tables are not supported: expected a string in the array");
+			       _("inline tables are not supported: expected a string in the "
+				 "array"));
 	}
 	if (c == '"' || c == '\'') {
 		if (!parse_string(p, &str, error))
@@ -644,9 +735,22 @@ parse_array_element(Parser *p, JsonArray *array, GError **error)
 		return TRUE;
 	}
 	/* something value-like after strings is a second type */
-	if (json_array_get_length(array) > 0 && (g_ascii_isalnum(c) || c == '+' || c == '-'))
-		return fail_unexpected(p, "a string (arrays may not mix types)", error);
-	return fail_unexpected(p, "a string or ']' (arrays may only hold strings)", error);
+	if (json_array_get_length(array) > 0 && (g_ascii_isalnum(c) || c == '+' || c == '-')) {
+		return fail_at(p,
+			       p->pos,
+			       error,
+			       /* Translators: %s is what was found: a character,
+				* "end of file" or "end of line" */
+			       _("unexpected %s: expected a string (arrays may not mix types)"),
+			       describe(p, p->pos));
+	}
+	return fail_at(p,
+		       p->pos,
+		       error,
+		       /* Translators: %s is what was found: a character,
+			* "end of file" or "end of line" */
+		       _("unexpected %s: expected a string or ']' (arrays may only hold strings)"),
+		       describe(p, p->pos));
 }
 
 /* an array of strings, at its '[' */
@@ -669,10 +773,17 @@ parse_array(Parser *p, JsonNode **out, GError **error)
 			return fail_at(p,
 				       p->pos,
 				       error,
-				       "unterminated array: expected ']' before end of file");
+				       _("unterminated array: expected ']' before end of file"));
 		}
-		if (peek(p, 0) != ',')
-			return fail_unexpected(p, "',' or ']' in array", error);
+		if (peek(p, 0) != ',') {
+			return fail_at(p,
+				       p->pos,
+				       error,
+				       /* Translators: %s is what was found: a character,
+					* "end of file" or "end of line" */
+				       _("unexpected %s: expected ',' or ']' in array"),
+				       describe(p, p->pos));
+		}
 		p->pos++;
 	}
 	p->pos++; /* ']' */
@@ -697,12 +808,14 @@ parse_word(Parser *p, JsonNode **out, GError **error)
 		return fail_at(p,
 			       start,
 			       error,
-			       "inf and nan are not supported: expected a finite number");
+			       /* Translators: inf and nan are TOML keywords */
+			       _("inf and nan are not supported: expected a finite number"));
 	}
 	return fail_at(p,
 		       start,
 		       error,
-		       "invalid value '%s': expected " VALUE_KINDS " (strings must be quoted)",
+		       _("invalid value '%s': expected a string, integer, float, boolean or array "
+			 "of strings (strings must be quoted)"),
 		       word);
 }
 
@@ -713,7 +826,7 @@ parse_value(Parser *p, JsonNode **out, GError **error)
 	g_autofree gchar *str = NULL;
 
 	if (at_eof(p) || at_newline(p) || c == '#')
-		return fail_at(p, p->pos, error, "missing value: expected a value after '='");
+		return fail_at(p, p->pos, error, _("missing value: expected a value after '='"));
 	if (c == '"' || c == '\'') {
 		if (!parse_string(p, &str, error))
 			return FALSE;
@@ -726,14 +839,21 @@ parse_value(Parser *p, JsonNode **out, GError **error)
 		return fail_at(p,
 			       p->pos,
 			       error,
-			       "inline tables are not supported: expected " VALUE_KINDS
-			       " (use a [table] header)");
+			       _("inline tables are not supported: expected a string, integer, "
+				 "float, boolean or array of strings (use a [table] header)"));
 	}
 	if (c == '+' || c == '-' || g_ascii_isdigit(c))
 		return parse_number(p, out, error);
 	if (g_ascii_isalpha(c))
 		return parse_word(p, out, error);
-	return fail_unexpected(p, VALUE_KINDS, error);
+	return fail_at(p,
+		       p->pos,
+		       error,
+		       /* Translators: %s is what was found: a character,
+			* "end of file" or "end of line" */
+		       _("unexpected %s: expected a string, integer, float, boolean or array of "
+			 "strings"),
+		       describe(p, p->pos));
 }
 
 /* ---- lines ---- */
@@ -749,7 +869,8 @@ check_new_key(Parser *p, const gchar *id, const gchar *path, gsize offset, GErro
 		return fail_at(p,
 			       offset,
 			       error,
-			       "duplicate key '%s' (first defined at %u:%u)",
+			       /* Translators: the dotted key, then line and column */
+		       _("duplicate key '%s' (first defined at %u:%u)"),
 			       path,
 			       entry->position.line,
 			       entry->position.col);
@@ -757,7 +878,8 @@ check_new_key(Parser *p, const gchar *id, const gchar *path, gsize offset, GErro
 	return fail_at(p,
 		       offset,
 		       error,
-		       "cannot define key '%s': it is already a table (first defined at %u:%u)",
+		       /* Translators: the dotted key, then line and column */
+		       _("cannot define key '%s': it is already a table (first defined at %u:%u)"),
 		       path,
 		       entry->position.line,
 		       entry->position.col);
@@ -785,19 +907,20 @@ parse_keyval(Parser *p, GError **error)
 		return fail_at(p,
 			       p->pos,
 			       error,
-			       "dotted keys are not supported: expected '=' after key '%s' "
-			       "(use a [table] header)",
+			       _("dotted keys are not supported: expected '=' after key '%s' "
+				 "(use a [table] header)"),
 			       key);
 	}
 	if (peek(p, 0) != '=')
-		return fail_at(p, p->pos, error, "missing '=': expected '=' after key '%s'", key);
+		return fail_at(p, p->pos, error, _("missing '=': expected '=' after key '%s'"),
+			       key);
 	p->pos++;
 	skip_blanks(p);
 	if (!parse_value(p, &value, error))
 		return FALSE;
 	json_object_set_member(p->table, key, value);
 	record(p, id, path, ENTRY_KEY, position);
-	return expect_line_end(p, "value", error);
+	return expect_line_end(p, LINE_END_AFTER_VALUE, error);
 }
 
 /* makes names[] (found at offsets[]) the current table, creating parents */
@@ -828,8 +951,9 @@ open_table(Parser *p, GPtrArray *names, GArray *offsets, GError **error)
 			return fail_at(p,
 				       g_array_index(offsets, gsize, i),
 				       error,
-				       "cannot define table: '%s' is already a key (first defined "
-				       "at %u:%u)",
+				       /* Translators: the dotted name, then line and column */
+				       _("cannot define table: '%s' is already a key (first "
+					 "defined at %u:%u)"),
 				       path,
 				       entry->position.line,
 				       entry->position.col);
@@ -837,7 +961,8 @@ open_table(Parser *p, GPtrArray *names, GArray *offsets, GError **error)
 			return fail_at(p,
 				       header,
 				       error,
-				       "duplicate table '%s' (first defined at %u:%u)",
+				       /* Translators: the dotted name, then line and column */
+				       _("duplicate table '%s' (first defined at %u:%u)"),
 				       path,
 				       entry->position.line,
 				       entry->position.col);
@@ -864,16 +989,23 @@ parse_table_header(Parser *p, GError **error)
 		return fail_at(p,
 			       p->pos,
 			       error,
-			       "arrays of tables ([[...]]) are not supported: expected a [table] "
-			       "header");
+			       _("arrays of tables ([[...]]) are not supported: expected a [table] "
+				 "header"));
 	}
 	p->pos++;
 	for (;;) {
 		gchar *name = NULL;
 
 		skip_blanks(p);
-		if (!is_key_start(peek(p, 0)))
-			return fail_unexpected(p, "a table name", error);
+		if (!is_key_start(peek(p, 0))) {
+			return fail_at(p,
+				       p->pos,
+				       error,
+				       /* Translators: %s is what was found: a character,
+					* "end of file" or "end of line" */
+				       _("unexpected %s: expected a table name"),
+				       describe(p, p->pos));
+		}
 		g_array_append_val(offsets, p->pos);
 		if (!parse_key(p, &name, error))
 			return FALSE;
@@ -881,14 +1013,21 @@ parse_table_header(Parser *p, GError **error)
 		skip_blanks(p);
 		if (peek(p, 0) == ']')
 			break;
-		if (peek(p, 0) != '.')
-			return fail_unexpected(p, "'.' or ']' in table header", error);
+		if (peek(p, 0) != '.') {
+			return fail_at(p,
+				       p->pos,
+				       error,
+				       /* Translators: %s is what was found: a character,
+					* "end of file" or "end of line" */
+				       _("unexpected %s: expected '.' or ']' in table header"),
+				       describe(p, p->pos));
+		}
 		p->pos++;
 	}
 	p->pos++; /* ']' */
 	if (!open_table(p, names, offsets, error))
 		return FALSE;
-	return expect_line_end(p, "table header", error);
+	return expect_line_end(p, LINE_END_AFTER_TABLE_HEADER, error);
 }
 
 static gboolean
@@ -899,12 +1038,18 @@ parse_line(Parser *p, GError **error)
 	skip_blanks(p);
 	c = peek(p, 0);
 	if (c == '#' || at_eof(p) || at_newline(p))
-		return expect_line_end(p, "comment", error);
+		return expect_line_end(p, LINE_END_AFTER_COMMENT, error);
 	if (c == '[')
 		return parse_table_header(p, error);
 	if (is_key_start(c))
 		return parse_keyval(p, error);
-	return fail_unexpected(p, "a key, a [table] header or a comment", error);
+	return fail_at(p,
+		       p->pos,
+		       error,
+		       /* Translators: %s is what was found: a character,
+			* "end of file" or "end of line" */
+		       _("unexpected %s: expected a key, a [table] header or a comment"),
+		       describe(p, p->pos));
 }
 
 static void

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "av1d-error.h"
 #include "av1d-verify.h"
 
@@ -128,14 +130,16 @@ av1d_verify_check_bit_depth(const Av1dStreamInfo *video, guint target, GError **
 {
 	if (video->pix_fmt == NULL) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-			    "verify: expected %u-bit video, found no pixel format", target);
+			    _("verify: expected %u-bit video, found no pixel format"), target);
 		return FALSE;
 	}
 	/* bit_depth is the prober's reading of pix_fmt, the same one classify
 	 * used on the source */
 	if (video->bit_depth != target) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-			    "verify: expected %u-bit video, found %s (%u-bit)", target,
+			    /* Translators: the bit depth expected, then the pixel format
+			     * found (e.g. yuv420p) and its bit depth */
+			    _("verify: expected %u-bit video, found %s (%u-bit)"), target,
 			    video->pix_fmt, video->bit_depth);
 		return FALSE;
 	}
@@ -160,25 +164,35 @@ av1d_verify_check_video(const Av1dMediaInfo *info,
 			continue;
 		n_video++;
 		g_string_append_printf(codecs, "%s%s", codecs->len > 0 ? ", " : "",
-				       s->codec_name != NULL ? s->codec_name : "unknown codec");
+				       /* Translators: stands for a codec name in a list */
+				       s->codec_name != NULL ? s->codec_name : _("unknown codec"));
 		if (g_strcmp0(s->codec_name, "av1") == 0)
 			av1 = s;
 	}
 	if (n_video == 0) {
 		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-				    "verify: expected 1 AV1 video stream, found no video stream");
+				    _("verify: expected 1 AV1 video stream, found no video "
+				      "stream"));
 		return FALSE;
 	}
 	if (n_video > 1) {
-		g_set_error(
-			error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-			"verify: expected 1 AV1 video stream, found %u video streams (video: %s)",
-			n_video, codecs->str);
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
+			    /* Translators: the number of video streams found, then
+			     * their codecs (e.g. "hevc, av1"); there are always
+			     * two or more */
+			    g_dngettext(GETTEXT_PACKAGE,
+					"verify: expected 1 AV1 video stream, found %u video "
+					"stream (video: %s)",
+					"verify: expected 1 AV1 video stream, found %u video "
+					"streams (video: %s)",
+					n_video),
+			    n_video, codecs->str);
 		return FALSE;
 	}
 	if (av1 == NULL) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-			    "verify: expected 1 AV1 video stream, found 0 (video: %s)",
+			    /* Translators: %s lists the codecs found (e.g. "hevc") */
+			    _("verify: expected 1 AV1 video stream, found 0 (video: %s)"),
 			    codecs->str);
 		return FALSE;
 	}
@@ -198,13 +212,13 @@ av1d_verify_check_duration(const Av1dMediaInfo *info,
 
 	if (expect->source_duration_us < 0) {
 		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-				    "verify: the source's duration is unknown, so the output's "
-				    "cannot be compared with it");
+				    _("verify: the source's duration is unknown, so the output's "
+				      "cannot be compared with it"));
 		return FALSE;
 	}
 	if (info->duration_us < 0) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-			    "verify: expected a duration of %s s, found none", source);
+			    _("verify: expected a duration of %s s, found none"), source);
 		return FALSE;
 	}
 	tolerance = av1d_verify_tolerance_us(expect->source_duration_us);
@@ -212,8 +226,10 @@ av1d_verify_check_duration(const Av1dMediaInfo *info,
 		return TRUE;
 	allowed = av1d_verify_format_seconds(tolerance);
 	g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-		    "verify: duration %s s differs from the source's %s s by more than %s s "
-		    "(1 s or 0.5%%, whichever is more)",
+		    /* Translators: the output's duration, the source's and the
+		     * tolerance, all in seconds */
+		    _("verify: duration %s s differs from the source's %s s by more than %s s "
+		      "(1 s or 0.5%%, whichever is more)"),
 		    output, source, allowed);
 	return FALSE;
 }
@@ -240,8 +256,10 @@ av1d_verify_check_video_duration(const Av1dStreamInfo *video,
 	output = av1d_verify_format_seconds(video->duration_us);
 	allowed = av1d_verify_format_seconds(tolerance);
 	g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-		    "verify: video duration %s s differs from the source video's %s s by more "
-		    "than %s s (1 s or 0.5%%, whichever is more)",
+		    /* Translators: the output's video duration, the source's and
+		     * the tolerance, all in seconds */
+		    _("verify: video duration %s s differs from the source video's %s s by more "
+		      "than %s s (1 s or 0.5%%, whichever is more)"),
 		    output, source, allowed);
 	return FALSE;
 }
@@ -256,14 +274,43 @@ av1d_verify_count_type(const Av1dMediaInfo *info, Av1dStreamType type)
 	return n;
 }
 
+typedef enum {
+	AV1D_VERIFY_COUNT_AUDIO,
+	AV1D_VERIFY_COUNT_SUBTITLES,
+	AV1D_VERIFY_COUNT_ATTACHMENTS,
+} Av1dVerifyCount;
+
 static gboolean
-av1d_verify_check_count(
-	const gchar *singular, const gchar *plural, guint expected, guint found, GError **error)
+av1d_verify_check_count(Av1dVerifyCount what, guint expected, guint found, GError **error)
 {
 	if (expected == found)
 		return TRUE;
-	g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED, "verify: expected %u %s, found %u",
-		    expected, expected == 1 ? singular : plural, found);
+	switch (what) {
+	case AV1D_VERIFY_COUNT_AUDIO:
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
+			    /* Translators: the number expected, then the number found */
+			    g_dngettext(GETTEXT_PACKAGE,
+					"verify: expected %u audio stream, found %u",
+					"verify: expected %u audio streams, found %u", expected),
+			    expected, found);
+		break;
+	case AV1D_VERIFY_COUNT_SUBTITLES:
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
+			    /* Translators: the number expected, then the number found */
+			    g_dngettext(GETTEXT_PACKAGE,
+					"verify: expected %u subtitle stream, found %u",
+					"verify: expected %u subtitle streams, found %u", expected),
+			    expected, found);
+		break;
+	case AV1D_VERIFY_COUNT_ATTACHMENTS:
+	default:
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
+			    /* Translators: the number expected, then the number found */
+			    g_dngettext(GETTEXT_PACKAGE, "verify: expected %u attachment, found %u",
+					"verify: expected %u attachments, found %u", expected),
+			    expected, found);
+		break;
+	}
 	return FALSE;
 }
 
@@ -276,13 +323,13 @@ av1d_verify_check_expect(const Av1dMediaInfo *info,
 	return av1d_verify_check_video(info, expect->target_bit_depth, video, error) &&
 	       av1d_verify_check_duration(info, expect, error) &&
 	       av1d_verify_check_video_duration(*video, expect, error) &&
-	       av1d_verify_check_count("audio stream", "audio streams", expect->n_audio,
+	       av1d_verify_check_count(AV1D_VERIFY_COUNT_AUDIO, expect->n_audio,
 				       av1d_verify_count_type(info, AV1D_STREAM_TYPE_AUDIO),
 				       error) &&
-	       av1d_verify_check_count("subtitle stream", "subtitle streams", expect->n_subtitles,
+	       av1d_verify_check_count(AV1D_VERIFY_COUNT_SUBTITLES, expect->n_subtitles,
 				       av1d_verify_count_type(info, AV1D_STREAM_TYPE_SUBTITLE),
 				       error) &&
-	       av1d_verify_check_count("attachment", "attachments", expect->n_attachments,
+	       av1d_verify_check_count(AV1D_VERIFY_COUNT_ATTACHMENTS, expect->n_attachments,
 				       info->n_attachments, error);
 }
 
@@ -394,17 +441,25 @@ av1d_verify_step_argv(const Av1dVerifyData *data, const Av1dVerifyStep *step)
 	return g_strv_builder_end(builder);
 }
 
-static gchar *
-av1d_verify_describe_step(const Av1dVerifyStep *step)
+/* "verify: decoding … failed: <why>", one sentence for each kind of step */
+static void
+av1d_verify_set_step_failed(GError **error, const Av1dVerifyStep *step, const gchar *why)
 {
 	g_autofree gchar *start = NULL;
 	g_autofree gchar *length = NULL;
 
-	if (step->start_us < 0)
-		return g_strdup("decoding the whole output");
+	if (step->start_us < 0) {
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
+			    /* Translators: %s says why, often ffmpeg's own (English) message */
+			    _("verify: decoding the whole output failed: %s"), why);
+		return;
+	}
 	start = av1d_verify_format_seconds(step->start_us);
 	length = av1d_verify_format_seconds(step->length_us);
-	return g_strdup_printf("decoding %s s from %s s", length, start);
+	g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
+		    /* Translators: how many seconds were decoded, from which second
+		     * on, then why it failed (often ffmpeg's own English message) */
+		    _("verify: decoding %s s from %s s failed: %s"), length, start, why);
 }
 
 /* "[matroska,webm @ 0x55d0c8a0] File ended prematurely" -> "matroska,webm:
@@ -484,7 +539,6 @@ av1d_verify_parse_progress(GBytes *out, gint64 *frames, gint64 *out_time_us)
 static gboolean
 av1d_verify_check_progress(const Av1dVerifyData *data,
 			   const Av1dVerifyStep *step,
-			   const gchar *what,
 			   GBytes *out,
 			   GError **error)
 {
@@ -493,9 +547,20 @@ av1d_verify_check_progress(const Av1dVerifyData *data,
 	gint64 frames, out_time_us;
 
 	av1d_verify_parse_progress(out, &frames, &out_time_us);
+	if (frames <= 0 && step->start_us < 0) {
+		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
+				    _("verify: decoding the whole output produced no video frame"));
+		return FALSE;
+	}
 	if (frames <= 0) {
+		g_autofree gchar *start = av1d_verify_format_seconds(step->start_us);
+		g_autofree gchar *length = av1d_verify_format_seconds(step->length_us);
+
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-			    "verify: %s produced no video frame", what);
+			    /* Translators: how many seconds were decoded, from which
+			     * second on */
+			    _("verify: decoding %s s from %s s produced no video frame"), length,
+			    start);
 		return FALSE;
 	}
 	if (step->start_us >= 0 ||
@@ -504,8 +569,11 @@ av1d_verify_check_progress(const Av1dVerifyData *data,
 		return TRUE;
 	reached = av1d_verify_format_seconds(MAX(out_time_us, 0));
 	duration = av1d_verify_format_seconds(data->output_duration_us);
+	/* only the whole-output step gets here */
 	g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-		    "verify: %s stopped at %s s of %s s", what, reached, duration);
+		    /* Translators: the second the decode reached, then the duration */
+		    _("verify: decoding the whole output stopped at %s s of %s s"), reached,
+		    duration);
 	return FALSE;
 }
 
@@ -517,34 +585,33 @@ av1d_verify_check_step(const Av1dVerifyData *data,
 		       GBytes *err,
 		       GError **error)
 {
-	g_autofree gchar *what = av1d_verify_describe_step(step);
 	g_autofree gchar *lines = av1d_verify_first_lines(err);
+	g_autofree gchar *why = NULL;
 
-	if (g_subprocess_get_if_signaled(proc)) {
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-			    "verify: %s failed: ffmpeg was killed by signal %d%s%s", what,
-			    g_subprocess_get_term_sig(proc), lines != NULL ? ": " : "",
-			    lines != NULL ? lines : "");
+	if (g_subprocess_get_if_signaled(proc) && lines != NULL) {
+		/* Translators: a signal number, then ffmpeg's own (English) message */
+		why = g_strdup_printf(_("ffmpeg was killed by signal %d: %s"),
+				      g_subprocess_get_term_sig(proc), lines);
+	} else if (g_subprocess_get_if_signaled(proc)) {
+		why = g_strdup_printf(_("ffmpeg was killed by signal %d"),
+				      g_subprocess_get_term_sig(proc));
+	} else if (lines != NULL) {
+		why = g_steal_pointer(&lines);
+	} else if (g_subprocess_get_exit_status(proc) != 0) {
+		why = g_strdup_printf(_("ffmpeg exited with status %d and no message"),
+				      g_subprocess_get_exit_status(proc));
+	}
+	if (why != NULL) {
+		av1d_verify_set_step_failed(error, step, why);
 		return FALSE;
 	}
-	if (lines != NULL) {
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED, "verify: %s failed: %s",
-			    what, lines);
-		return FALSE;
-	}
-	if (g_subprocess_get_exit_status(proc) != 0) {
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-			    "verify: %s failed: ffmpeg exited with status %d and no message", what,
-			    g_subprocess_get_exit_status(proc));
-		return FALSE;
-	}
-	return av1d_verify_check_progress(data, step, what, out, error);
+	return av1d_verify_check_progress(data, step, out, error);
 }
 
 static void
 av1d_verify_return_cancelled(GTask *task)
 {
-	g_task_return_new_error(task, AV1D_ERROR, AV1D_ERROR_CANCELLED, "verify: cancelled");
+	g_task_return_new_error(task, AV1D_ERROR, AV1D_ERROR_CANCELLED, _("verify: cancelled"));
 }
 
 static void
@@ -569,7 +636,7 @@ av1d_verify_step_done_cb(GObject *source, GAsyncResult *result, gpointer user_da
 			av1d_verify_return_cancelled(task);
 		else
 			g_task_return_new_error(task, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-						"verify: reading ffmpeg's output: %s",
+						_("verify: reading ffmpeg's output: %s"),
 						local_error->message);
 		return;
 	}
@@ -609,7 +676,8 @@ av1d_verify_run_next_step(GTask *task_owned)
 		G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &local_error);
 	if (data->proc == NULL) {
 		g_task_return_new_error(task, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-					"verify: cannot run ffmpeg binary “%s”: %s",
+					/* Translators: the ffmpeg binary, then why */
+					_("verify: cannot run ffmpeg binary “%s”: %s"),
 					data->ffmpeg_bin, local_error->message);
 		return;
 	}
@@ -634,7 +702,8 @@ av1d_verify_probed_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 			av1d_verify_return_cancelled(task);
 		else
 			g_task_return_new_error(task, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-						"verify: %s", local_error->message);
+						/* Translators: %s is the probe's error */
+						_("verify: %s"), local_error->message);
 		return;
 	}
 	if (!av1d_verify_check_expect(info, &data->expect, &video, &error)) {
