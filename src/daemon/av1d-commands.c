@@ -59,6 +59,8 @@ av1d_backend_choose(const Av1dConfig *config, Av1dBackendChoice *choice, GError 
 	    .ffmpeg_bin = config->ffmpeg_bin,
 	    .use_libaom = g_strcmp0(av1d_encoder_probe_software_codec(probe), "libsvtav1") != 0,
 	};
+	/* so that --dry-run and explain show the labels the daemon's encodes get */
+	av1d_backend_params_set_instance(&choice->params, config->job_state_dir);
 	return TRUE;
 }
 
