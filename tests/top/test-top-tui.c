@@ -123,9 +123,9 @@ busctl(Fixture *fx, const gchar *const *args)
 #define MANAGER_PROPERTY(fx, name)                                                                 \
 	BUSCTL(fx, "get-property", "org.av1d", "/org/av1d", "org.av1d.Manager1", name)
 
-/* the status of the job on @name, from ListJobs */
+/* field @index (2 status, 3 stage) of the job on @name, from ListJobs */
 static gchar *
-job_status(Fixture *fx, const gchar *name)
+job_field(Fixture *fx, const gchar *name, guint index)
 {
 	g_autofree gchar *out = BUSCTL(fx, "--json=short", "call", "org.av1d", "/org/av1d",
 				       "org.av1d.Manager1", "ListJobs");
@@ -142,9 +142,15 @@ job_status(Fixture *fx, const gchar *name)
 		JsonArray *job = json_array_get_array_element(jobs, i);
 
 		if (g_str_has_suffix(json_array_get_string_element(job, 1), name))
-			return g_strdup(json_array_get_string_element(job, 2));
+			return g_strdup(json_array_get_string_element(job, index));
 	}
 	return NULL;
+}
+
+static gchar *
+job_status(Fixture *fx, const gchar *name)
+{
+	return job_field(fx, name, 2);
 }
 
 /* a file whose job waits in the queue */
@@ -752,6 +758,8 @@ test_once_json_matches_busctl(Fixture *fx, gconstpointer data)
 	gint status = -1;
 
 	g_free(MANAGER(fx, "Pause"));
+	/* nothing moves on between the two views but the progress */
+	WAIT_FOR(output_is(fx, job_field(fx, running_name(fx), 3), "encoding"), "encoding");
 	out = RUN(&status, g_getenv("AV1TOP_BIN"), "--once", "--json", address);
 	g_assert_cmpint(status, ==, 0);
 	snapshot = parse_json(out);
