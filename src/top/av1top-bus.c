@@ -932,8 +932,13 @@ av1top_bus_times_cb(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	Av1topJob *job = av1top_model_lookup_job(self->model, call->id);
 
 	g_hash_table_remove(self->times_in_flight, &call->id);
-	if (job == NULL || sd_bus_message_is_method_error(m, NULL))
+	if (job == NULL)
 		return 0;
+	/* a job the daemon cannot describe is not asked again and again */
+	if (sd_bus_message_is_method_error(m, NULL)) {
+		job->times_wanted = FALSE;
+		return 0;
+	}
 	job->started_at = 0;
 	job->finished_at = 0;
 	av1top_read_properties(m, av1top_times_property, job);

@@ -664,9 +664,9 @@ av1top_layout_columns(guint width, guint widths[AV1TOP_N_COLS])
 		widths[AV1TOP_COL_FILE] = width;
 		return;
 	}
-	/* the file name gets two thirds of what is left, the reason the rest */
+	/* the file name and the reason share what is left */
 	spare = width - av1top_layout_needed(shown);
-	reason_extra = shown[AV1TOP_COL_REASON] ? spare / 3 : 0;
+	reason_extra = shown[AV1TOP_COL_REASON] ? spare / 2 : 0;
 	widths[AV1TOP_COL_FILE] += spare - reason_extra;
 	widths[AV1TOP_COL_REASON] += reason_extra;
 }

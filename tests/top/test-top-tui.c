@@ -349,6 +349,8 @@ start_av1top(Fixture *fx, const gchar *const *env, const gchar *extra)
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GError) error = NULL;
 
+	for (guint i = 0; i < G_N_ELEMENTS(abort_argv); i++)
+		g_clear_pointer(&abort_argv[i], g_free);
 	abort_argv[0] = g_find_program_in_path("tmux");
 	abort_argv[1] = g_strdup("-L");
 	abort_argv[2] = g_strdup(fx->socket);
@@ -400,7 +402,9 @@ wait_screen_v(Fixture *fx, const gchar *const *needles)
 		g_usleep(50 * 1000);
 	}
 }
-#define WAIT_SCREEN(fx, ...) wait_screen_v(fx, (const gchar *const[]){__VA_ARGS__, NULL})
+/* the screen, for the caller to free */
+#define WAIT_SCREEN_GET(fx, ...) wait_screen_v(fx, (const gchar *const[]){__VA_ARGS__, NULL})
+#define WAIT_SCREEN(fx, ...)     g_free(WAIT_SCREEN_GET(fx, __VA_ARGS__))
 
 /* waits until no line of the screen contains @needle */
 static void
@@ -472,7 +476,7 @@ test_shows_header_and_job_rows(Fixture *fx, gconstpointer data)
 	g_autofree gchar *screen = NULL;
 
 	start_av1top(fx, NULL, NULL);
-	screen = WAIT_SCREEN(fx, "Encoder: software", FILM, SECOND, THIRD, "running", "pending",
+	screen = WAIT_SCREEN_GET(fx, "Encoder: software", FILM, SECOND, THIRD, "running", "pending",
 			     "Running 1  Pending 2", "Done 0  Failed 0  Skipped 0");
 	g_test_message("%s", screen);
 	g_assert_nonnull(strstr(screen, "CPU["));
@@ -555,7 +559,7 @@ test_daemon_errors_go_to_the_status_bar(Fixture *fx, gconstpointer data)
 	select_job(fx, name);
 	/* a pending job cannot be retried: org.av1d.Error.BadState */
 	SEND_KEYS(fx, "R");
-	screen = WAIT_SCREEN(fx, "Retry job", "not possible in the job’s state");
+	screen = WAIT_SCREEN_GET(fx, "Retry job", "not possible in the job’s state");
 	g_assert_nonnull(strstr(screen, "pending"));
 	/* and av1top is still there */
 	SEND_KEYS(fx, "Escape");
@@ -605,7 +609,7 @@ test_enter_shows_details_argv_and_journal(Fixture *fx, gconstpointer data)
 	WAIT_SCREEN(fx, name);
 	select_job(fx, name);
 	SEND_KEYS(fx, "Enter");
-	screen = WAIT_SCREEN(fx, "source_path", "journal (AV1D_JOB_ID=", "journal line of job ",
+	screen = WAIT_SCREEN_GET(fx, "source_path", "journal (AV1D_JOB_ID=", "journal line of job ",
 			     "argv:", "fake-ffmpeg");
 	g_test_message("%s", screen);
 	g_assert_nonnull(strstr(screen, name));
@@ -627,7 +631,7 @@ test_question_mark_lists_every_key(Fixture *fx, gconstpointer data)
 	start_av1top(fx, NULL, NULL);
 	WAIT_SCREEN(fx, "? Help");
 	SEND_KEYS(fx, "?");
-	screen = WAIT_SCREEN(fx, "keys", "Press any key");
+	screen = WAIT_SCREEN_GET(fx, "keys", "Press any key");
 	for (guint i = 0; i < n_keys; i++) {
 		g_autofree gchar *key = av1top_fit(keys[i].key, 10, FALSE);
 		g_autofree gchar *line = g_strdup_printf(" %s %s", key, keys[i].description);
@@ -653,7 +657,7 @@ test_resize_to_40x10_and_back(Fixture *fx, gconstpointer data)
 			   sizes[i][1]));
 		SEND_KEYS(fx, "Down");
 		if (i == 0) {
-			screen = WAIT_SCREEN(fx, "q Quit", "STATUS", "CPU[");
+			screen = WAIT_SCREEN_GET(fx, "q Quit", "STATUS", "CPU[");
 			lines = g_strsplit(screen, "\n", -1);
 			g_assert_cmpuint(g_strv_length(lines), <=, 11);
 			for (guint l = 0; lines[l] != NULL; l++)
@@ -682,7 +686,7 @@ test_banner_when_the_daemon_stops_table_when_it_returns(Fixture *fx, gconstpoint
 	start_av1top(fx, NULL, NULL);
 	WAIT_SCREEN(fx, FILM, "running");
 	stop_daemon(fx);
-	screen = WAIT_SCREEN(fx, "av1d is not running");
+	screen = WAIT_SCREEN_GET(fx, "av1d is not running");
 	g_assert_null(strstr(screen, FILM));
 	start_daemon(fx);
 	WAIT_SCREEN(fx, FILM, SECOND, THIRD, "Encoder: software");
