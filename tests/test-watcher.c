@@ -24,6 +24,7 @@ typedef struct {
 	GHashTable *renamed; /* "old -> new" */
 	GHashTable *dirs_removed;
 	guint crawls_finished;
+	guint overflows;
 } Fixture;
 
 static void
@@ -64,6 +65,12 @@ static void
 on_crawl_finished(Av1dWatcher *watcher, Fixture *fx)
 {
 	fx->crawls_finished++;
+}
+
+static void
+on_overflow(Av1dWatcher *watcher, Fixture *fx)
+{
+	fx->overflows++;
 }
 
 static void
@@ -268,12 +275,15 @@ start_watcher(Fixture *fx, guint budget)
 {
 	g_autoptr(GError) error = NULL;
 
-	fx->watcher = av1d_watcher_new(fx->config);
+	/* a test may have made it already, under special limits */
+	if (fx->watcher == NULL)
+		fx->watcher = av1d_watcher_new(fx->config);
 	g_signal_connect(fx->watcher, "file-changed", G_CALLBACK(on_file_changed), fx);
 	g_signal_connect(fx->watcher, "file-removed", G_CALLBACK(on_file_removed), fx);
 	g_signal_connect(fx->watcher, "file-renamed", G_CALLBACK(on_file_renamed), fx);
 	g_signal_connect(fx->watcher, "directory-removed", G_CALLBACK(on_directory_removed), fx);
 	g_signal_connect(fx->watcher, "crawl-finished", G_CALLBACK(on_crawl_finished), fx);
+	g_signal_connect(fx->watcher, "overflow", G_CALLBACK(on_overflow), fx);
 	av1d_watcher_set_watch_budget(fx->watcher, budget);
 	g_assert_true(av1d_watcher_start(fx->watcher, &error));
 	g_assert_no_error(error);
@@ -667,6 +677,150 @@ test_rescan(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(av1d_watcher_get_watched_dir_count(fx->watcher), ==, 2);
 }
 
+static void
+test_deep_tree(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *deepest = NULL;
+	g_autofree gchar *late = NULL;
+
+	/* 15 chains of 20 nested folders, 300 in all, a file in each */
+	for (guint c = 0; c < 15; c++) {
+		g_autoptr(GString) relative = g_string_new(NULL);
+
+		g_string_append_printf(relative, "c%02u", c);
+		for (guint d = 0; d < 20; d++) {
+			g_autofree gchar *file = NULL;
+
+			if (d > 0)
+				g_string_append_printf(relative, "/d%02u", d);
+			file = g_strdup_printf("%s/f.mkv", relative->str);
+			make_tree(fx->root, (const gchar *const[]){file, NULL});
+			g_ptr_array_add(expected, at(fx->root, file));
+		}
+		g_free(deepest);
+		deepest = at(fx->root, relative->str);
+	}
+	start_watcher(fx, 0);
+	/* everything is reported before the crawl says it is done */
+	g_assert_true(all_changed(fx, expected));
+	g_assert_cmpuint(g_hash_table_size(fx->changed), ==, expected->len);
+	g_assert_cmpuint(av1d_watcher_get_watched_dir_count(fx->watcher), ==, 301);
+	late = g_build_filename(deepest, "late.mkv", NULL);
+	write_file(late, "video");
+	g_assert_true(wait_until(fx, has_changed, late));
+}
+
+/* a sysctl, written in place (/proc knows no temporary files and renames) */
+static gboolean
+write_knob(const gchar *path, const gchar *value)
+{
+	gint fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	gsize len = strlen(value);
+	gboolean ok;
+
+	if (fd < 0)
+		return FALSE;
+	ok = write(fd, value, len) == (gssize)len;
+	return close(fd) == 0 && ok;
+}
+
+static gboolean
+overflowed(Fixture *fx, gconstpointer data)
+{
+	return fx->overflows > 0;
+}
+
+static void
+test_overflow_recrawl(Fixture *fx, gconstpointer data)
+{
+	const gchar *knob = "/proc/sys/fs/inotify/max_queued_events";
+	g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *saved = NULL;
+	g_autofree gchar *late = at(fx->root, "late.mkv");
+	gboolean lowered;
+	gboolean restored;
+
+	if (getuid() != 0 || access(knob, W_OK) != 0) {
+		g_test_skip("provoking IN_Q_OVERFLOW needs root to lower max_queued_events");
+		return;
+	}
+	g_assert_true(g_file_get_contents(knob, &saved, NULL, NULL));
+	g_strstrip(saved);
+	/* the kernel reads the limit when the inotify instance is made, in
+	 * av1d_watcher_new(): lowered only around that call, and put back
+	 * before anything can fail, since the limit is the whole machine's */
+	lowered = write_knob(knob, "16");
+	if (lowered)
+		fx->watcher = av1d_watcher_new(fx->config);
+	restored = write_knob(knob, saved);
+	g_assert_true(lowered);
+	g_assert_true(restored);
+
+	start_watcher(fx, 0);
+	g_assert_cmpuint(fx->overflows, ==, 0);
+	/* the main loop does not run meanwhile: three events a file, 16 fit */
+	for (guint i = 0; i < 200; i++) {
+		g_autofree gchar *name = g_strdup_printf("flood-%03u.mkv", i);
+		gchar *path = at(fx->root, name);
+
+		write_file(path, "video");
+		g_ptr_array_add(expected, path);
+	}
+	g_assert_true(wait_until(fx, overflowed, NULL));
+	/* the re-crawl finds what the lost events would have said */
+	g_assert_true(wait_until(fx, crawl_finished, GUINT_TO_POINTER(2)));
+	g_assert_true(all_changed(fx, expected));
+	g_assert_cmpuint(av1d_watcher_get_watched_dir_count(fx->watcher), ==, 1);
+	/* and the watch still works */
+	write_file(late, "video");
+	g_assert_true(wait_until(fx, has_changed, late));
+}
+
+static void
+test_overflow_forgets_vanished_dirs(Fixture *fx, gconstpointer data)
+{
+	const gchar *knob = "/proc/sys/fs/inotify/max_queued_events";
+	const gchar *tree[] = {"gone/deep/a.mkv", "kept/b.mkv", NULL};
+	g_autofree gchar *saved = NULL;
+	g_autofree gchar *gone = at(fx->root, "gone");
+	g_autofree gchar *kept = at(fx->root, "kept/b.mkv");
+	gboolean lowered;
+	gboolean restored;
+
+	if (getuid() != 0 || access(knob, W_OK) != 0) {
+		g_test_skip("provoking IN_Q_OVERFLOW needs root to lower max_queued_events");
+		return;
+	}
+	make_tree(fx->root, tree);
+	g_assert_true(g_file_get_contents(knob, &saved, NULL, NULL));
+	g_strstrip(saved);
+	lowered = write_knob(knob, "4");
+	if (lowered)
+		fx->watcher = av1d_watcher_new(fx->config);
+	restored = write_knob(knob, saved);
+	g_assert_true(lowered);
+	g_assert_true(restored);
+
+	start_watcher(fx, 0);
+	g_assert_cmpuint(av1d_watcher_get_watched_dir_count(fx->watcher), ==, 4);
+	clear_events(fx);
+	/* more than 4 events before the folder's own: its removal is lost */
+	for (guint i = 0; i < 20; i++) {
+		g_autofree gchar *name = g_strdup_printf("kept/flood-%02u.txt", i);
+		g_autofree gchar *path = at(fx->root, name);
+
+		write_file(path, "text");
+	}
+	av1d_test_rm_rf(gone);
+	g_assert_true(wait_until(fx, overflowed, NULL));
+	g_assert_true(wait_until(fx, crawl_finished, GUINT_TO_POINTER(2)));
+	g_assert_true(has_dir_removed(fx, gone));
+	g_assert_true(has_changed(fx, kept));
+	/* the root and kept */
+	g_assert_cmpuint(av1d_watcher_get_watched_dir_count(fx->watcher), ==, 2);
+}
+
 /* the time until the default main context would wake up, -1 for never */
 static gint
 main_context_timeout(void)
@@ -767,6 +921,10 @@ main(gint argc, gchar **argv)
 	ADD("/av1d/watcher/over-budget-root-is-rescanned", test_budget_fallback);
 	ADD("/av1d/watcher/watched-dirs-follow-the-tree", test_dir_count_and_moves);
 	ADD("/av1d/watcher/rescan-reports-everything-again", test_rescan);
+	ADD("/av1d/watcher/tree-of-300-folders-is-crawled-and-watched", test_deep_tree);
+	ADD("/av1d/watcher/overflow-recrawl-recovers-every-file", test_overflow_recrawl);
+	ADD("/av1d/watcher/overflow-forgets-folders-that-vanished",
+	    test_overflow_forgets_vanished_dirs);
 	ADD("/av1d/watcher/idle-watcher-sets-no-timers", test_idle_sets_no_timers);
 	ADD("/av1d/watcher/fallback-root-sets-a-timer", test_fallback_sets_timer);
 	g_test_add_func("/av1d/watcher/network-filesystems-are-recognised",

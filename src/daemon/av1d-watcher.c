@@ -2,26 +2,31 @@
 
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "av1d-candidate.h"
 #include "av1d-error.h"
+#include "av1d-inotify.h"
 #include "av1d-sidecar.h"
 #include "av1d-watcher.h"
 
-#define AV1D_WATCHER_RATE_LIMIT_MS 50
-
-#define CRAWL_BATCH		 200
-/* directories enumerated at once: each enumeration is a round trip to
- * GIO's worker threads, and one at a time the crawl waits on latency */
-#define CRAWL_IN_FLIGHT		 16
-#define CRAWL_ATTRIBUTES                                                                           \
-	G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE                          \
-	"," G_FILE_ATTRIBUTE_STANDARD_SIZE
+/* directories handed to the crawl thread and not back yet: enough to keep
+ * it busy while the main loop watches the next ones, few enough that one
+ * main loop turn stays short */
+#define CRAWL_IN_FLIGHT 256
+/* the crawl thread hands back what it read in batches of about this many
+ * entries (files to report plus folders), or sooner when it runs dry */
+#define CRAWL_BATCH		 256
 #define WATCHES_LEFT_FOR_OTHERS	 500
 #define DEFAULT_MAX_USER_WATCHES 8192
 #define FUSE_SUPER_MAGIC	 0x65735546u
@@ -35,24 +40,47 @@ typedef struct {
 	guint dirs_seen;  /* directories this generation's crawl visited */
 } WatchRoot;
 
+/* all a watched directory costs: its inode, its watch and its path, in one
+ * allocation (10 000 of them in a big library) */
 typedef struct {
-	gchar *path;
-	GFileMonitor *monitor;
 	dev_t dev;
 	ino_t ino;
+	gint wd;
+	gchar path[];
 } WatchedDir;
 
+/* one directory to read; the crawl thread fills the results and hands it
+ * back; it touches nothing else of the item (root is only compared) */
 typedef struct {
-	Av1dWatcher *self; /* no reference: dispose cancels the item before self goes */
 	WatchRoot *root;
 	guint generation;
 	gchar *path;
-	GFileEnumerator *enumerator;
+	/* results */
+	gint error;	    /* errno of opening the directory, 0 on success */
+	gboolean marked;    /* it holds a .av1skip: nothing was read */
+	GPtrArray *subdirs; /* names of folders to descend into */
+	GPtrArray *files;   /* names of candidates, by name, size and marker */
 } CrawlItem;
+
+/* what the watcher and its crawl thread share; outlives the watcher until
+ * the last queued hand-back has run */
+typedef struct {
+	gatomicrefcount ref_count;
+	const Av1dConfig *config; /* immutable, and outlives the watcher */
+	GMainContext *context;
+	GThreadPool *pool;    /* one thread at a time, in order */
+	GAsyncQueue *done;    /* of GPtrArray of CrawlItem, read and handed back */
+	gint wake_scheduled;  /* atomic: a hand-back to the main loop is queued */
+	gint cancelled;	      /* atomic: the watcher is gone */
+	GPtrArray *batch;     /* the crawl thread's: items read, not handed back */
+	guint batch_entries;  /* the crawl thread's */
+	Av1dWatcher *watcher; /* main thread only; NULL once disposed */
+} CrawlShared;
 
 typedef enum {
 	WATCH_OK,
 	WATCH_DUPLICATE,
+	WATCH_FAILED,
 	WATCH_OVER_BUDGET,
 } WatchResult;
 
@@ -61,16 +89,19 @@ struct _Av1dWatcher {
 
 	const Av1dConfig *config;
 	GMainContext *context;
+	Av1dInotify *inotify; /* NULL when inotify_init1() failed */
+	gchar *inotify_error;
 	GPtrArray *roots;	   /* of WatchRoot, filled by start */
 	GTree *dirs;		   /* path -> WatchedDir, sorted so that a subtree is one range */
 	GHashTable *dirs_by_inode; /* the same WatchedDirs, keyed by dev/ino */
+	GHashTable *dirs_by_wd;	   /* the same WatchedDirs, keyed by watch descriptor */
 	guint budget_override;
 	guint budget;
-	GQueue crawl_queue; /* of CrawlItem */
-	guint crawl_in_flight; /* directories being enumerated now */
+	CrawlShared *crawl;
+	GQueue crawl_queue;    /* of CrawlItem, not handed to the crawl thread yet */
+	guint crawl_in_flight; /* items with the crawl thread */
 	gboolean announce_finish;
 	gboolean started;
-	GCancellable *cancellable;
 	GSource *kick_source;
 	GSource *rescan_source;
 };
@@ -81,6 +112,7 @@ enum {
 	SIGNAL_FILE_RENAMED,
 	SIGNAL_DIRECTORY_REMOVED,
 	SIGNAL_CRAWL_FINISHED,
+	SIGNAL_OVERFLOW,
 	N_SIGNALS
 };
 
@@ -88,12 +120,6 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE(Av1dWatcher, av1d_watcher, G_TYPE_OBJECT)
 
-static void
-on_monitor_changed(GFileMonitor *monitor,
-		   GFile *file,
-		   GFile *other,
-		   GFileMonitorEvent event,
-		   gpointer user_data);
 static void
 av1d_watcher_crawl_kick(Av1dWatcher *self);
 
@@ -249,10 +275,10 @@ av1d_watcher_watched_root(Av1dWatcher *self, const gchar *path)
 }
 
 static gboolean
-av1d_watcher_name_may_be_candidate(Av1dWatcher *self, const gchar *basename)
+av1d_watcher_name_may_be_candidate(const Av1dConfig *config, const gchar *basename)
 {
 	return basename[0] != '.' && !av1d_sidecar_is_own_file(basename) &&
-	       av1d_candidate_has_extension(self->config, basename);
+	       av1d_candidate_has_extension(config, basename);
 }
 
 /* what a vanished path was, as far as its name and the markers tell */
@@ -261,7 +287,7 @@ av1d_watcher_was_candidate(Av1dWatcher *self, WatchRoot *root, const gchar *path
 {
 	g_autofree gchar *basename = g_path_get_basename(path);
 
-	return av1d_watcher_name_may_be_candidate(self, basename) &&
+	return av1d_watcher_name_may_be_candidate(self->config, basename) &&
 	       !av1d_sidecar_is_skipped(path, root->path);
 }
 
@@ -304,14 +330,7 @@ av1d_watcher_report_file(Av1dWatcher *self, WatchRoot *root, const gchar *path)
 static void
 watched_dir_free(gpointer data)
 {
-	WatchedDir *dir = data;
-
-	g_signal_handlers_disconnect_matched(dir->monitor, G_SIGNAL_MATCH_FUNC, 0, 0, NULL,
-					     (gpointer)on_monitor_changed, NULL);
-	g_file_monitor_cancel(dir->monitor);
-	g_object_unref(dir->monitor);
-	g_free(dir->path);
-	g_free(dir);
+	g_free(data);
 }
 
 static guint
@@ -342,6 +361,10 @@ av1d_watcher_unwatch(Av1dWatcher *self, WatchedDir *dir)
 {
 	if (g_hash_table_lookup(self->dirs_by_inode, dir) == dir)
 		g_hash_table_remove(self->dirs_by_inode, dir);
+	if (g_hash_table_lookup(self->dirs_by_wd, GINT_TO_POINTER(dir->wd)) == dir) {
+		g_hash_table_remove(self->dirs_by_wd, GINT_TO_POINTER(dir->wd));
+		av1d_inotify_rm_watch(self->inotify, dir->wd);
+	}
 	g_tree_steal(self->dirs, dir->path);
 	watched_dir_free(dir);
 }
@@ -384,8 +407,8 @@ av1d_watcher_forget_tree(Av1dWatcher *self, const gchar *path)
 }
 
 /* one directory, one inode: a second path for a watched inode is either the
- * same directory moved (the old watches are stale and, since GIO shares the
- * kernel watch between both paths, must go first) or a bind mount */
+ * same directory moved (the old watch is stale and, since the kernel has one
+ * watch per inode, must go before the new path is watched) or a bind mount */
 static gboolean
 av1d_watcher_resolve_inode_clash(Av1dWatcher *self, const gchar *path, WatchedDir *other)
 {
@@ -401,38 +424,49 @@ av1d_watcher_resolve_inode_clash(Av1dWatcher *self, const gchar *path, WatchedDi
 	return TRUE;
 }
 
-static WatchedDir *
-av1d_watcher_add_monitor(Av1dWatcher *self, const gchar *path, const struct stat *st)
+static WatchResult
+av1d_watcher_add_watch(Av1dWatcher *self, const gchar *path, const struct stat *st)
 {
-	g_autoptr(GFile) file = g_file_new_for_path(path);
 	g_autoptr(GError) error = NULL;
-	GFileMonitor *monitor;
 	WatchedDir *dir;
+	gsize len;
+	gint wd;
 
-	monitor = g_file_monitor_directory(file, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
-	if (monitor == NULL) {
-		g_debug("not watching %s: %s", path, error->message);
-		return NULL;
+	if (self->inotify == NULL)
+		return WATCH_FAILED;
+	wd = av1d_inotify_add_watch(self->inotify, path, &error);
+	if (wd < 0) {
+		/* max_user_watches used up by others: the same as our own budget */
+		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+			return WATCH_OVER_BUDGET;
+		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+			g_debug("not watching %s: %s", path, error->message);
+		else
+			g_message("cannot watch %s, not crawling it: %s", path, error->message);
+		return WATCH_FAILED;
 	}
-	/* GIO holds back repeated CHANGED events for 800 ms by default; the
-	 * stability gate counts its quiet time from the last event, so that
-	 * delay would add to every file's latency */
-	g_file_monitor_set_rate_limit(monitor, AV1D_WATCHER_RATE_LIMIT_MS);
-	dir = g_new0(WatchedDir, 1);
-	dir->path = g_strdup(path);
-	dir->monitor = monitor;
+	/* the kernel says the inode is watched already, under another name
+	 * that changed since the clash check: keep the one entry per watch */
+	if (g_hash_table_contains(self->dirs_by_wd, GINT_TO_POINTER(wd))) {
+		g_debug("not watching %s: its inode is watched already", path);
+		return WATCH_DUPLICATE;
+	}
+	len = strlen(path);
+	dir = g_malloc(sizeof(WatchedDir) + len + 1);
+	memcpy(dir->path, path, len + 1);
 	dir->dev = st->st_dev;
 	dir->ino = st->st_ino;
-	g_signal_connect(monitor, "changed", G_CALLBACK(on_monitor_changed), self);
+	dir->wd = wd;
 	g_tree_insert(self->dirs, dir->path, dir);
 	g_hash_table_add(self->dirs_by_inode, dir);
-	return dir;
+	g_hash_table_insert(self->dirs_by_wd, GINT_TO_POINTER(wd), dir);
+	return WATCH_OK;
 }
 
 static WatchResult
 av1d_watcher_watch_dir(Av1dWatcher *self, const gchar *path, const struct stat *st)
 {
-	WatchedDir probe = {.dev = st->st_dev, .ino = st->st_ino};
+	WatchedDir probe = {.dev = st->st_dev, .ino = st->st_ino, .wd = -1};
 	WatchedDir *same_path = g_tree_lookup(self->dirs, path);
 	WatchedDir *same_inode = g_hash_table_lookup(self->dirs_by_inode, &probe);
 
@@ -446,28 +480,206 @@ av1d_watcher_watch_dir(Av1dWatcher *self, const gchar *path, const struct stat *
 		return WATCH_DUPLICATE;
 	if ((guint)g_tree_nnodes(self->dirs) >= self->budget)
 		return WATCH_OVER_BUDGET;
-	av1d_watcher_add_monitor(self, path, st);
-	return WATCH_OK;
+	return av1d_watcher_add_watch(self, path, st);
 }
 
-/* the crawl ------------------------------------------------------------------ */
+/* the crawl thread ------------------------------------------------------------ */
 
 static void
 crawl_item_free(gpointer data)
 {
 	CrawlItem *item = data;
 
-	g_clear_object(&item->enumerator);
+	g_clear_pointer(&item->subdirs, g_ptr_array_unref);
+	g_clear_pointer(&item->files, g_ptr_array_unref);
 	g_free(item->path);
 	g_free(item);
 }
+
+static void
+crawl_batch_free(gpointer data)
+{
+	GPtrArray *batch = data;
+
+	g_ptr_array_unref(batch);
+}
+
+static CrawlShared *
+crawl_shared_ref(CrawlShared *shared)
+{
+	g_atomic_ref_count_inc(&shared->ref_count);
+	return shared;
+}
+
+static void
+crawl_shared_unref(gpointer data)
+{
+	CrawlShared *shared = data;
+
+	if (!g_atomic_ref_count_dec(&shared->ref_count))
+		return;
+	g_clear_pointer(&shared->batch, g_ptr_array_unref);
+	g_async_queue_unref(shared->done);
+	g_main_context_unref(shared->context);
+	g_free(shared);
+}
+
+/* a regular file's name, size and marker (the crawl enters only folders
+ * without a marker above them, so its own marker is all that is left) */
+static gboolean
+crawl_file_is_candidate(const Av1dConfig *config, gint dfd, const gchar *name, struct stat *st)
+{
+	g_autofree gchar *marker = NULL;
+
+	if (!av1d_watcher_name_may_be_candidate(config, name))
+		return FALSE;
+	if (st->st_mode == 0 && fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
+		return FALSE;
+	if (!S_ISREG(st->st_mode) || (guint64)st->st_size < config->min_bytes)
+		return FALSE;
+	marker = g_strconcat(name, AV1D_SKIP_SUFFIX, NULL);
+	return faccessat(dfd, marker, F_OK, 0) != 0;
+}
+
+/* in the crawl thread: what find(1) does, readdir() with d_type, and a stat
+ * only for files whose name could make them candidates */
+static void
+crawl_read_dir(const Av1dConfig *config, CrawlItem *item)
+{
+	gint fd = open(item->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *entry;
+	DIR *dir;
+
+	if (fd < 0) {
+		item->error = errno;
+		return;
+	}
+	dir = fdopendir(fd);
+	if (dir == NULL) {
+		item->error = errno;
+		close(fd);
+		return;
+	}
+	item->subdirs = g_ptr_array_new_with_free_func(g_free);
+	item->files = g_ptr_array_new_with_free_func(g_free);
+	while ((entry = readdir(dir)) != NULL) {
+		const gchar *name = entry->d_name;
+		struct stat st = {0};
+		guchar type = entry->d_type;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (strcmp(name, AV1D_DIR_SKIP_MARKER) == 0) {
+			item->marked = TRUE;
+			break;
+		}
+		if (type == DT_UNKNOWN) {
+			if (fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+				continue;
+			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+		}
+		/* hidden folders are never descended into, symlinks never
+		 * followed, special files never encoded */
+		if (type == DT_DIR && name[0] != '.')
+			g_ptr_array_add(item->subdirs, g_strdup(name));
+		else if (type == DT_REG && crawl_file_is_candidate(config, dirfd(dir), name, &st))
+			g_ptr_array_add(item->files, g_strdup(name));
+	}
+	closedir(dir);
+	if (item->marked) {
+		g_ptr_array_set_size(item->subdirs, 0);
+		g_ptr_array_set_size(item->files, 0);
+	}
+}
+
+static gboolean
+on_crawl_done(gpointer user_data);
+
+/* in the crawl thread: hand what was read to the main loop, one wakeup for
+ * many directories; an idle source of our own, not g_main_context_invoke(),
+ * which would run the callback right here when the loop's context is free */
+static void
+crawl_hand_back(CrawlShared *shared)
+{
+	g_autoptr(GSource) source = NULL;
+
+	if (shared->batch->len == 0)
+		return;
+	g_async_queue_push(shared->done, g_steal_pointer(&shared->batch));
+	shared->batch = g_ptr_array_new_with_free_func(crawl_item_free);
+	shared->batch_entries = 0;
+	if (!g_atomic_int_compare_and_exchange(&shared->wake_scheduled, 0, 1))
+		return;
+	source = g_idle_source_new();
+	/* the default priority, like inotify events: under a flood of events
+	 * (and the probes they cause) what only the crawl finds must not wait */
+	g_source_set_priority(source, G_PRIORITY_DEFAULT);
+	g_source_set_callback(source, on_crawl_done, crawl_shared_ref(shared), crawl_shared_unref);
+	g_source_set_static_name(source, "av1d watcher crawl results");
+	g_source_attach(source, shared->context);
+}
+
+static void
+crawl_thread_func(gpointer data, gpointer user_data)
+{
+	CrawlItem *item = data;
+	CrawlShared *shared = user_data;
+
+	if (g_atomic_int_get(&shared->cancelled)) {
+		crawl_item_free(item);
+		return;
+	}
+	crawl_read_dir(shared->config, item);
+	g_ptr_array_add(shared->batch, item);
+	shared->batch_entries += 1 + (item->files != NULL ? item->files->len : 0) +
+				 (item->subdirs != NULL ? item->subdirs->len : 0);
+	/* a full batch, or nothing more to read until the main loop answers */
+	if (shared->batch_entries >= CRAWL_BATCH || g_thread_pool_unprocessed(shared->pool) == 0)
+		crawl_hand_back(shared);
+}
+
+static CrawlShared *
+crawl_shared_new(Av1dWatcher *self)
+{
+	CrawlShared *shared = g_new0(CrawlShared, 1);
+
+	g_atomic_ref_count_init(&shared->ref_count);
+	shared->config = self->config;
+	shared->context = g_main_context_ref(self->context);
+	shared->done = g_async_queue_new_full(crawl_batch_free);
+	shared->batch = g_ptr_array_new_with_free_func(crawl_item_free);
+	shared->watcher = self;
+	/* one thread: a disk reads best in one order, and find(1) is the
+	 * yardstick; the pool lets the thread go when the crawl is over */
+	shared->pool =
+		g_thread_pool_new(crawl_thread_func, crawl_shared_ref(shared), 1, FALSE, NULL);
+	return shared;
+}
+
+/* in dispose: the thread finishes the directory it reads, drops the rest */
+static void
+crawl_shared_shutdown(CrawlShared *shared)
+{
+	g_autoptr(GPtrArray) batch = NULL;
+
+	g_atomic_int_set(&shared->cancelled, 1);
+	shared->watcher = NULL;
+	g_thread_pool_free(shared->pool, FALSE, TRUE);
+	shared->pool = NULL;
+	while ((batch = g_async_queue_try_pop(shared->done)) != NULL)
+		g_clear_pointer(&batch, g_ptr_array_unref);
+	g_ptr_array_set_size(shared->batch, 0);
+	/* the pool's reference */
+	crawl_shared_unref(shared);
+}
+
+/* the crawl ------------------------------------------------------------------ */
 
 static void
 av1d_watcher_crawl_push(Av1dWatcher *self, WatchRoot *root, const gchar *path)
 {
 	CrawlItem *item = g_new0(CrawlItem, 1);
 
-	item->self = self;
 	item->root = root;
 	item->generation = root->generation;
 	item->path = g_strdup(path);
@@ -526,108 +738,11 @@ av1d_watcher_root_over_budget(Av1dWatcher *self, WatchRoot *root)
 	av1d_watcher_crawl_push(self, root, root->path);
 }
 
-static void
-av1d_watcher_crawl_child(Av1dWatcher *self, CrawlItem *item, GFileInfo *info)
-{
-	const gchar *name = g_file_info_get_name(info);
-	g_autofree gchar *path = g_build_filename(item->path, name, NULL);
-
-	switch (g_file_info_get_file_type(info)) {
-	case G_FILE_TYPE_DIRECTORY:
-		/* hidden folders are never descended into */
-		if (name[0] != '.')
-			av1d_watcher_crawl_push(self, item->root, path);
-		break;
-	case G_FILE_TYPE_REGULAR:
-		/* the crawl only enters folders without a marker above them, so
-		 * the file's own marker is all that is left to check */
-		if (av1d_watcher_name_may_be_candidate(self, name) &&
-		    (guint64)g_file_info_get_size(info) >= self->config->min_bytes) {
-			g_autofree gchar *marker = av1d_sidecar_skip_path(path);
-			if (!g_file_test(marker, G_FILE_TEST_EXISTS))
-				g_signal_emit(self, signals[SIGNAL_FILE_CHANGED], 0, path);
-		}
-		break;
-	default:
-		/* symlinks are never followed, special files never encoded */
-		break;
-	}
-}
-
-static void
-av1d_watcher_crawl_next(Av1dWatcher *self, CrawlItem *item)
-{
-	self->crawl_in_flight--;
-	av1d_watcher_crawl_item_done(self, item);
-	av1d_watcher_crawl_kick(self);
-}
-
-static void
-on_crawl_batch(GObject *source, GAsyncResult *result, gpointer user_data)
-{
-	CrawlItem *item = user_data;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(Av1dWatcher) self = NULL;
-	GList *infos =
-		g_file_enumerator_next_files_finish(G_FILE_ENUMERATOR(source), result, &error);
-
-	/* only dispose cancels, and then self is gone */
-	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-		crawl_item_free(item);
-		return;
-	}
-	self = g_object_ref(item->self);
-	if (error != NULL)
-		g_debug("crawling %s: %s", item->path, error->message);
-	for (GList *l = infos; l != NULL && item->generation == item->root->generation; l = l->next)
-		av1d_watcher_crawl_child(self, item, l->data);
-	/* a short batch is the last one: no round trip to learn that */
-	if (g_list_length(infos) == CRAWL_BATCH && item->generation == item->root->generation)
-		g_file_enumerator_next_files_async(item->enumerator, CRAWL_BATCH, G_PRIORITY_LOW,
-						   self->cancellable, on_crawl_batch, item);
-	else
-		av1d_watcher_crawl_next(self, item);
-	g_list_free_full(infos, g_object_unref);
-}
-
-static void
-on_crawl_enumerated(GObject *source, GAsyncResult *result, gpointer user_data)
-{
-	CrawlItem *item = user_data;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(Av1dWatcher) self = NULL;
-	GFileEnumerator *enumerator =
-		g_file_enumerate_children_finish(G_FILE(source), result, &error);
-
-	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-		crawl_item_free(item);
-		return;
-	}
-	self = g_object_ref(item->self);
-	if (enumerator == NULL) {
-		/* GIO would poll a watch it could not set up every few seconds */
-		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)) {
-			av1d_watcher_forget_tree(self, item->path);
-		} else {
-			g_message("cannot read %s, not watching it: %s", item->path,
-				  error->message);
-			av1d_watcher_drop_subtree(self, item->path, TRUE);
-		}
-		av1d_watcher_crawl_next(self, item);
-		return;
-	}
-	item->enumerator = enumerator;
-	g_file_enumerator_next_files_async(enumerator, CRAWL_BATCH, G_PRIORITY_LOW,
-					   self->cancellable, on_crawl_batch, item);
-}
-
-/* FALSE when the item is done without enumerating anything */
+/* FALSE when the item is done without reading anything */
 static gboolean
 av1d_watcher_crawl_begin(Av1dWatcher *self, CrawlItem *item)
 {
 	WatchRoot *root = item->root;
-	g_autofree gchar *marker = NULL;
-	g_autoptr(GFile) file = NULL;
 	struct stat st;
 
 	if (item->generation != root->generation)
@@ -644,20 +759,78 @@ av1d_watcher_crawl_begin(Av1dWatcher *self, CrawlItem *item)
 		if (result != WATCH_OK)
 			return FALSE;
 	}
-	marker = g_build_filename(item->path, AV1D_DIR_SKIP_MARKER, NULL);
-	if (g_file_test(marker, G_FILE_TEST_EXISTS)) {
-		/* the marked folder stays watched so that removing the marker is seen */
-		av1d_watcher_drop_subtree(self, item->path, FALSE);
-		return FALSE;
-	}
-	file = g_file_new_for_path(item->path);
-	g_file_enumerate_children_async(file, CRAWL_ATTRIBUTES, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
-					G_PRIORITY_LOW, self->cancellable, on_crawl_enumerated,
-					item);
+	g_thread_pool_push(self->crawl->pool, item, NULL);
 	return TRUE;
 }
 
-/* a few directories at a time: bounded open directories, little latency */
+/* a directory the crawl thread read, back on the main loop */
+static void
+av1d_watcher_crawl_read(Av1dWatcher *self, CrawlItem *item)
+{
+	WatchRoot *root = item->root;
+
+	if (item->generation != root->generation)
+		return;
+	if (item->error == ENOENT) {
+		av1d_watcher_forget_tree(self, item->path);
+		return;
+	}
+	if (item->error != 0) {
+		g_message("cannot read %s, not watching it: %s", item->path,
+			  g_strerror(item->error));
+		av1d_watcher_drop_subtree(self, item->path, TRUE);
+		return;
+	}
+	if (item->marked) {
+		/* the marked folder stays watched so that removing the marker is seen */
+		av1d_watcher_drop_subtree(self, item->path, FALSE);
+		return;
+	}
+	for (guint i = 0; i < item->files->len && item->generation == root->generation; i++) {
+		g_autofree gchar *path =
+			g_build_filename(item->path, g_ptr_array_index(item->files, i), NULL);
+
+		g_signal_emit(self, signals[SIGNAL_FILE_CHANGED], 0, path);
+	}
+	for (guint i = 0; i < item->subdirs->len && item->generation == root->generation; i++) {
+		g_autofree gchar *path =
+			g_build_filename(item->path, g_ptr_array_index(item->subdirs, i), NULL);
+
+		av1d_watcher_crawl_push(self, root, path);
+	}
+}
+
+/* on the main loop: one batch from the crawl thread per turn */
+static gboolean
+on_crawl_done(gpointer user_data)
+{
+	CrawlShared *shared = user_data;
+	g_autoptr(GPtrArray) batch = NULL;
+	g_autoptr(Av1dWatcher) self = NULL;
+
+	/* cleared first: a batch pushed from now on schedules another turn */
+	g_atomic_int_set(&shared->wake_scheduled, 0);
+	batch = g_async_queue_try_pop(shared->done);
+	if (batch == NULL || shared->watcher == NULL)
+		return G_SOURCE_REMOVE;
+	self = g_object_ref(shared->watcher);
+	/* the items are the watcher's again, each freed when done */
+	g_ptr_array_set_free_func(batch, NULL);
+	for (guint i = 0; i < batch->len; i++) {
+		CrawlItem *item = g_ptr_array_index(batch, i);
+
+		self->crawl_in_flight--;
+		av1d_watcher_crawl_read(self, item);
+		av1d_watcher_crawl_item_done(self, item);
+	}
+	av1d_watcher_crawl_kick(self);
+	if (g_async_queue_length(shared->done) > 0 &&
+	    g_atomic_int_compare_and_exchange(&shared->wake_scheduled, 0, 1))
+		return G_SOURCE_CONTINUE;
+	return G_SOURCE_REMOVE;
+}
+
+/* many directories at a time: the thread reads while the loop watches */
 static void
 av1d_watcher_crawl_kick(Av1dWatcher *self)
 {
@@ -673,6 +846,11 @@ av1d_watcher_crawl_kick(Av1dWatcher *self)
 	if (self->crawl_in_flight == 0 && g_queue_is_empty(&self->crawl_queue) &&
 	    self->announce_finish) {
 		self->announce_finish = FALSE;
+#ifdef __GLIBC__
+		/* what the crawl freed (names, batches, the thread's arena) is
+		 * otherwise kept resident for good by an idle daemon */
+		malloc_trim(0);
+#endif
 		g_signal_emit(self, signals[SIGNAL_CRAWL_FINISHED], 0);
 	}
 }
@@ -845,7 +1023,7 @@ av1d_watcher_on_moved(Av1dWatcher *self, const gchar *old_path, const gchar *new
 		return;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		/* old watches first: GIO would share the kernel watch with the new ones */
+		/* old watches first: the kernel has one watch per inode, shared by both paths */
 		av1d_watcher_forget_tree(self, old_path);
 		av1d_watcher_enter_dir(self, new_root, new_path, &st);
 		return;
@@ -853,69 +1031,132 @@ av1d_watcher_on_moved(Av1dWatcher *self, const gchar *old_path, const gchar *new
 	av1d_watcher_on_file_moved(self, old_root, old_path, new_root, new_path, &st);
 }
 
-static void
-av1d_watcher_on_moved_out(Av1dWatcher *self,
-			  WatchRoot *root,
-			  const gchar *path,
-			  const gchar *other_path)
-{
-	g_autofree gchar *target_dir = other_path != NULL ? g_path_get_dirname(other_path) : NULL;
 
-	/* the target's monitor reports the other half, MOVED_IN, as a rename */
-	if (target_dir != NULL && av1d_watcher_watched_root(self, other_path) != NULL &&
-	    g_tree_lookup(self->dirs, target_dir) != NULL) {
-		av1d_watcher_forget_tree(self, path);
+static gchar *
+av1d_watcher_event_path(Av1dWatcher *self, gint wd, const gchar *name)
+{
+	WatchedDir *dir = g_hash_table_lookup(self->dirs_by_wd, GINT_TO_POINTER(wd));
+
+	if (dir == NULL)
+		return NULL;
+	return name != NULL ? g_build_filename(dir->path, name, NULL) : g_strdup(dir->path);
+}
+
+/* the watched directory itself went away: deleted, moved, unmounted */
+static void
+av1d_watcher_on_dir_gone(Av1dWatcher *self, const Av1dInotifyEvent *event, const gchar *path)
+{
+	WatchRoot *root = av1d_watcher_watched_root(self, path);
+
+	/* a moved folder is reported by its parent's watch, as a move, except
+	 * for a root, which has no watched parent */
+	if (event->kind == AV1D_INOTIFY_SELF_MOVED &&
+	    (root == NULL || g_strcmp0(root->path, path) != 0))
 		return;
+	av1d_watcher_forget_tree(self, path);
+}
+
+/* a move seen by two watches, or by one of them */
+static void
+av1d_watcher_dispatch_move(Av1dWatcher *self, const Av1dInotifyEvent *event)
+{
+	g_autofree gchar *old_path = av1d_watcher_event_path(self, event->wd, event->name);
+	g_autofree gchar *new_path =
+		av1d_watcher_event_path(self, event->other_wd, event->other_name);
+	WatchRoot *root;
+
+	if (old_path != NULL && new_path != NULL) {
+		av1d_watcher_on_moved(self, old_path, new_path);
+	} else if (old_path != NULL) {
+		root = av1d_watcher_watched_root(self, old_path);
+		if (root != NULL)
+			av1d_watcher_on_vanished(self, root, old_path);
+	} else if (new_path != NULL) {
+		root = av1d_watcher_watched_root(self, new_path);
+		if (root != NULL)
+			av1d_watcher_on_appeared(self, root, new_path, TRUE);
 	}
-	av1d_watcher_on_vanished(self, root, path);
 }
 
 static void
-on_monitor_changed(GFileMonitor *monitor,
-		   GFile *file,
-		   GFile *other,
-		   GFileMonitorEvent event,
-		   gpointer user_data)
+av1d_watcher_dispatch(Av1dWatcher *self, const Av1dInotifyEvent *event)
 {
-	g_autoptr(Av1dWatcher) self = g_object_ref(AV1D_WATCHER(user_data));
-	g_autofree gchar *path = g_file_get_path(file);
-	g_autofree gchar *other_path = other != NULL ? g_file_get_path(other) : NULL;
-	WatchRoot *root = av1d_watcher_watched_root(self, path);
+	g_autofree gchar *path = NULL;
+	WatchRoot *root;
 
+	if (event->kind == AV1D_INOTIFY_MOVED) {
+		av1d_watcher_dispatch_move(self, event);
+		return;
+	}
+	/* NULL for a watch forgotten already: its late events mean nothing */
+	path = av1d_watcher_event_path(self, event->wd, event->name);
+	root = path != NULL ? av1d_watcher_watched_root(self, path) : NULL;
 	if (root == NULL)
 		return;
-	switch (event) {
-	case G_FILE_MONITOR_EVENT_CREATED:
+	switch (event->kind) {
+	case AV1D_INOTIFY_CREATED:
+	case AV1D_INOTIFY_MOVED_IN:
+		/* from outside the library (or an unwatched part) it is new */
 		av1d_watcher_on_appeared(self, root, path, TRUE);
 		break;
-	case G_FILE_MONITOR_EVENT_CHANGED:
-	case G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT:
-	case G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED:
+	case AV1D_INOTIFY_CHANGED:
+	case AV1D_INOTIFY_CLOSED:
+	case AV1D_INOTIFY_ATTRIB:
 		av1d_watcher_on_appeared(self, root, path, FALSE);
 		break;
-	case G_FILE_MONITOR_EVENT_DELETED:
-	case G_FILE_MONITOR_EVENT_UNMOUNTED:
+	case AV1D_INOTIFY_DELETED:
+	case AV1D_INOTIFY_MOVED_OUT:
 		av1d_watcher_on_vanished(self, root, path);
 		break;
-	case G_FILE_MONITOR_EVENT_MOVED_OUT:
-		av1d_watcher_on_moved_out(self, root, path, other_path);
+	case AV1D_INOTIFY_SELF_DELETED:
+	case AV1D_INOTIFY_SELF_MOVED:
+	case AV1D_INOTIFY_WATCH_REMOVED:
+		av1d_watcher_on_dir_gone(self, event, path);
 		break;
-	case G_FILE_MONITOR_EVENT_MOVED_IN:
-		/* from outside the library (or an unwatched part) it is new */
-		if (other_path != NULL && av1d_watcher_watched_root(self, other_path) != NULL)
-			av1d_watcher_on_moved(self, other_path, path);
-		else
-			av1d_watcher_on_appeared(self, root, path, TRUE);
-		break;
-	case G_FILE_MONITOR_EVENT_RENAMED:
-	case G_FILE_MONITOR_EVENT_MOVED:
-		if (other_path != NULL)
-			av1d_watcher_on_moved(self, path, other_path);
-		break;
-	case G_FILE_MONITOR_EVENT_PRE_UNMOUNT:
+	case AV1D_INOTIFY_MOVED:
 		break;
 	}
+}
+
+static void
+on_inotify_event(const Av1dInotifyEvent *event, gpointer user_data)
+{
+	g_autoptr(Av1dWatcher) self = g_object_ref(AV1D_WATCHER(user_data));
+
+	av1d_watcher_dispatch(self, event);
 	av1d_watcher_crawl_kick(self);
+}
+
+/* events were lost, deletions and moves among them: forget the folders that
+ * are not where they were (they are found again by the crawl if they moved) */
+static void
+av1d_watcher_forget_stale_dirs(Av1dWatcher *self)
+{
+	g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
+	GTreeNode *node;
+
+	for (node = g_tree_node_first(self->dirs); node != NULL; node = g_tree_node_next(node)) {
+		const WatchedDir *dir = g_tree_node_value(node);
+		struct stat st;
+
+		if (lstat(dir->path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_dev != dir->dev ||
+		    st.st_ino != dir->ino)
+			g_ptr_array_add(stale, g_strdup(dir->path));
+	}
+	for (guint i = 0; i < stale->len; i++)
+		av1d_watcher_forget_tree(self, g_ptr_array_index(stale, i));
+}
+
+static void
+on_inotify_overflow(gpointer user_data)
+{
+	g_autoptr(Av1dWatcher) self = g_object_ref(AV1D_WATCHER(user_data));
+
+	g_message("inotify event queue overflowed, events were lost: crawling every library "
+		  "root again (raise /proc/sys/fs/inotify/max_queued_events if this recurs)");
+	g_signal_emit(self, signals[SIGNAL_OVERFLOW], 0);
+	av1d_watcher_forget_stale_dirs(self);
+	av1d_watcher_rescan(self);
 }
 
 /* the object ----------------------------------------------------------------- */
@@ -925,8 +1166,10 @@ av1d_watcher_dispose(GObject *object)
 {
 	Av1dWatcher *self = AV1D_WATCHER(object);
 
-	/* an enumeration in flight frees its item when it sees this */
-	g_cancellable_cancel(self->cancellable);
+	/* first: the crawl thread finishes the directory it reads, nothing more */
+	if (self->crawl != NULL)
+		crawl_shared_shutdown(self->crawl);
+	g_clear_pointer(&self->crawl, crawl_shared_unref);
 	if (self->kick_source != NULL)
 		g_source_destroy(self->kick_source);
 	g_clear_pointer(&self->kick_source, g_source_unref);
@@ -934,7 +1177,12 @@ av1d_watcher_dispose(GObject *object)
 		g_source_destroy(self->rescan_source);
 	g_clear_pointer(&self->rescan_source, g_source_unref);
 	g_queue_clear_full(&self->crawl_queue, crawl_item_free);
-	g_hash_table_remove_all(self->dirs_by_inode);
+	/* closing the descriptor removes every watch at once */
+	g_clear_pointer(&self->inotify, av1d_inotify_free);
+	if (self->dirs_by_wd != NULL)
+		g_hash_table_remove_all(self->dirs_by_wd);
+	if (self->dirs_by_inode != NULL)
+		g_hash_table_remove_all(self->dirs_by_inode);
 	g_clear_pointer(&self->dirs, g_tree_destroy);
 	G_OBJECT_CLASS(av1d_watcher_parent_class)->dispose(object);
 }
@@ -946,8 +1194,9 @@ av1d_watcher_finalize(GObject *object)
 
 	g_clear_pointer(&self->roots, g_ptr_array_unref);
 	g_clear_pointer(&self->dirs_by_inode, g_hash_table_unref);
-	g_clear_object(&self->cancellable);
+	g_clear_pointer(&self->dirs_by_wd, g_hash_table_unref);
 	g_clear_pointer(&self->context, g_main_context_unref);
+	g_free(self->inotify_error);
 	G_OBJECT_CLASS(av1d_watcher_parent_class)->finalize(object);
 }
 
@@ -971,6 +1220,8 @@ av1d_watcher_class_init(Av1dWatcherClass *klass)
 			     G_TYPE_NONE, 1, path);
 	signals[SIGNAL_CRAWL_FINISHED] = g_signal_new("crawl-finished", type, G_SIGNAL_RUN_LAST, 0,
 						      NULL, NULL, NULL, G_TYPE_NONE, 0);
+	signals[SIGNAL_OVERFLOW] = g_signal_new("overflow", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+						NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -980,7 +1231,7 @@ av1d_watcher_init(Av1dWatcher *self)
 	self->roots = g_ptr_array_new_with_free_func(watch_root_free);
 	self->dirs = g_tree_new_full(compare_paths, NULL, NULL, watched_dir_free);
 	self->dirs_by_inode = g_hash_table_new(watched_dir_inode_hash, watched_dir_inode_equal);
-	self->cancellable = g_cancellable_new();
+	self->dirs_by_wd = g_hash_table_new(NULL, NULL);
 	g_queue_init(&self->crawl_queue);
 }
 
@@ -1001,9 +1252,17 @@ av1d_watcher_new(const Av1dConfig *config)
 {
 	Av1dWatcher *self;
 
+	g_autoptr(GError) error = NULL;
+
 	g_return_val_if_fail(config != NULL, NULL);
 	self = g_object_new(AV1D_TYPE_WATCHER, NULL);
 	self->config = config;
+	self->crawl = crawl_shared_new(self);
+	/* here rather than at start: the kernel sizes the event queue now */
+	self->inotify = av1d_inotify_new(self->context, on_inotify_event, on_inotify_overflow,
+					 self, &error);
+	if (self->inotify == NULL)
+		self->inotify_error = g_strdup(error->message);
 	return self;
 }
 
@@ -1014,6 +1273,8 @@ av1d_watcher_add_root(Av1dWatcher *self, const gchar *path)
 
 	root->path = g_strdup(path);
 	root->reason = av1d_watcher_network_reason(path);
+	if (root->reason == NULL && self->inotify == NULL)
+		root->reason = g_strdup_printf("inotify unavailable: %s", self->inotify_error);
 	if (root->reason != NULL) {
 		root->fallback = TRUE;
 		av1d_watcher_announce_fallback(self, root);
