@@ -97,7 +97,7 @@ outer() {
 			esac
 		done <"/proc/$BASHPID/cgroup"
 		export AV1D_TEST_TMP="$tmp"
-		exec timeout -k 5 100 unshare --mount --cgroup --propagation private -- \
+		exec timeout -k 5 400 unshare --mount --cgroup --propagation private -- \
 			"$BASH" "$0" --inner "$av1d_bin" "$unit_file" "$dbus_service_file" "$media_sh"
 	)
 	status=$?
@@ -360,7 +360,10 @@ inner_cleanup() {
 	local status=$?
 	if [ $status -ne 0 ]; then
 		echo "--- journal (last 60 lines) ---" >&2
-		timeout 10 journalctl --no-pager -n 60 -o short-monotonic >&2 || true
+		timeout 10 journalctl --no-pager -n 60 -o short-monotonic \
+			--directory="/var/log/journal/$(cat /etc/machine-id)" >&2 || true
+		echo "--- av1d.service ---" >&2
+		sctl status -l av1d.service >&2 || true
 		echo "--- manager log ---" >&2
 		tail -n 40 "$tmp/manager.log" >&2 || true
 		echo "--- processes ---" >&2
@@ -384,7 +387,7 @@ check_activating_until_ready() {
 	local pid
 	sctl set-environment AV1D_PAUSE_AT=service-before-ready
 	sctl start --no-block av1d.service
-	wait_for 20 "av1d to pause just before READY=1" main_is_stopped
+	wait_for 90 "av1d to pause just before READY=1" main_is_stopped
 	pid=$(prop MainPID)
 	expect "state before READY=1" activating "$(sctl is-active av1d.service || true)"
 	expect "org.av1d owner before READY=1" "b true" "$(bctl call \
@@ -423,7 +426,7 @@ job_has_finished() {
 }
 
 check_job_in_journal() {
-	local movie=$library/movie.mkv entry saved before after state_file story
+	local movie=$library/movie.mkv entry saved before after state_dir state_file story
 	as_user cp "$(media_file)" "$tmp/staging/movie.mkv"
 	before=$(stat -c %s "$tmp/staging/movie.mkv")
 	as_user mv "$tmp/staging/movie.mkv" "$movie"
@@ -452,9 +455,16 @@ check_job_in_journal() {
 	expect_match "daemon started entry" '"MESSAGE":"av1d [0-9.]+ started' \
 		"$(jctl -u av1d.service "MESSAGE_ID=$MSG_DAEMON_STARTED" -o json)"
 	# StateDirectory=av1d holds the job store
-	state_file=$(find "$HOME" -path '*/av1d/jobs/1.json' | head -n 1)
-	[ -n "$state_file" ] || fail "no av1d/jobs/1.json under the unit's StateDirectory in $HOME"
-	ok "job 1 in the journal: started, swapped, finished with AV1D_PATH, AV1D_STATUS, AV1D_SAVED_BYTES=$saved"
+	# StateDirectory=av1d holds the job store: systemd 252 makes it
+	# $XDG_CONFIG_HOME/av1d for a user unit, newer ones may use $XDG_STATE_HOME
+	state_dir=$(tr '\0' '\n' <"/proc/$(prop MainPID)/environ" | sed -n 's/^STATE_DIRECTORY=//p')
+	case "$state_dir" in
+	"$XDG_CONFIG_HOME/av1d" | "$XDG_STATE_HOME/av1d") ;;
+	*) fail "STATE_DIRECTORY is '$state_dir'" ;;
+	esac
+	state_file=$state_dir/jobs/1.json
+	[ -f "$state_file" ] || fail "no $state_file: $(find "$HOME" -name 1.json)"
+	ok "job 1 in the journal: started, swapped, finished with AV1D_PATH, AV1D_STATUS, AV1D_SAVED_BYTES=$saved; store in $state_dir"
 }
 
 check_stop() {
