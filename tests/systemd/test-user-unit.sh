@@ -173,6 +173,7 @@ outer_cleanup() {
 MSG_STARTED=5a7f0e6d2c8b4e1a9f3d6c2b1e0a7d42
 MSG_FINISHED=8e2b4d6f1a3c4e5b9d7f2a6c0e1b3d53
 MSG_SWAPPED=7b9d1f3a5c7e4b2d9f1a3c5e7b9d2f86
+MSG_FAILED=c3a1e5f7b9d24c6e8a0f1b3d5e7c9a64
 MSG_DAEMON_STARTED=0c5d3e0b8f1b4c5f9c2a7d1e6b3f4a01
 
 ok() {
@@ -258,6 +259,12 @@ inner_setup() {
 	for tree in "${cg_trees[@]}"; do
 		grep -qx "$$" "$tree/cgroup.procs" || fail "$tree is not rooted at our own cgroup"
 	done
+	# journald names its directory after the machine id; a fresh container
+	# may have an empty file
+	if [ ! -s /etc/machine-id ] && [ -e /etc/machine-id ]; then
+		systemd-id128 new >"$tmp/machine-id"
+		mount --bind "$tmp/machine-id" /etc/machine-id
+	fi
 	add_test_user
 }
 
@@ -416,13 +423,17 @@ check_running_unit() {
 	ok "Type=notify, BusName, WatchdogUSec=30s, org.av1d owned by the unit, STATUS=$status_text"
 }
 
-# the JSON entry of job 1 with MESSAGE_ID $1
+# the JSON entry of job $2 (default 1) with MESSAGE_ID $1
 job_entry() {
-	jctl AV1D_JOB_ID=1 "MESSAGE_ID=$1" -o json
+	jctl "AV1D_JOB_ID=${2:-1}" "MESSAGE_ID=$1" -o json
 }
 
 job_has_finished() {
 	[ -n "$(job_entry "$MSG_FINISHED")" ]
+}
+
+job_2_has_failed() {
+	[ -n "$(job_entry "$MSG_FAILED" 2)" ]
 }
 
 check_job_in_journal() {
@@ -464,7 +475,24 @@ check_job_in_journal() {
 	esac
 	state_file=$state_dir/jobs/1.json
 	[ -f "$state_file" ] || fail "no $state_file: $(find "$HOME" -name 1.json)"
-	ok "job 1 in the journal: started, swapped, finished with AV1D_PATH, AV1D_STATUS, AV1D_SAVED_BYTES=$saved; store in $state_dir"
+	check_failed_job_in_journal
+	ok "job 1 in the journal: started, swapped, finished with AV1D_PATH, AV1D_STATUS, AV1D_SAVED_BYTES=$saved; job 2 failed; store in $state_dir"
+}
+
+# a file that is not media: job 2 fails, and says so in the journal
+check_failed_job_in_journal() {
+	local garbage=$library/garbage.mkv entry
+	as_user sh -c 'echo "not a film" >"$1"' sh "$tmp/staging/garbage.mkv"
+	as_user mv "$tmp/staging/garbage.mkv" "$garbage"
+	wait_for 60 "job 2's failed entry in the journal" job_2_has_failed
+	entry=$(job_entry "$MSG_FAILED" 2)
+	expect_match "failed entry" "\"AV1D_PATH\":\"$garbage\"" "$entry"
+	expect_match "failed entry" '"AV1D_STATUS":"failed"' "$entry"
+	expect_match "failed entry" '"AV1D_SAVED_BYTES":"0"' "$entry"
+	expect_match "failed entry" '"PRIORITY":"5"' "$entry"
+	[ -z "$(job_entry "$MSG_FINISHED" 2)" ] || fail "job 2 has a finished entry too"
+	[ -z "$(jctl AV1D_JOB_ID=2 "MESSAGE_ID=$MSG_FINISHED" "MESSAGE_ID=$MSG_SWAPPED" -o cat)" ] ||
+		fail "job 2 was swapped or finished"
 }
 
 check_stop() {
