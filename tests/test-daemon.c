@@ -102,30 +102,46 @@ queued_string(Fixture *fx)
 	return g_strjoinv(",", (gchar **)paths->pdata);
 }
 
-/* wait until the set of jobs has not changed for @quiet_ms (the daemon has
- * settled), then return it */
+/* wait until the jobs are @expected, then make sure they stay so for
+ * @quiet_ms (nothing queued twice or late); returns what was seen last, so
+ * a failure shows it. Waiting for the result rather than for a quiet spell
+ * keeps a slow machine from returning a half-done queue. */
 static gchar *
-settled_queue(Fixture *fx, guint quiet_ms)
+expect_queue(Fixture *fx, const gchar *expected, guint quiet_ms)
 {
-	g_autofree gchar *last = queued_string(fx);
-	gint64 stable_since = g_get_monotonic_time();
-	gint64 give_up = stable_since + 60 * G_USEC_PER_SEC;
+	gint64 give_up = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	gchar *now = queued_string(fx);
 
-	while (g_get_monotonic_time() < give_up) {
-		g_autofree gchar *now = NULL;
-
-		g_usleep(100 * 1000);
+	while (g_strcmp0(now, expected) != 0 && g_get_monotonic_time() < give_up) {
+		g_usleep(50 * 1000);
+		g_free(now);
 		now = queued_string(fx);
-		if (g_strcmp0(now, last) != 0) {
-			g_free(last);
-			last = g_steal_pointer(&now);
-			stable_since = g_get_monotonic_time();
-		} else if (g_get_monotonic_time() - stable_since > (gint64)quiet_ms * 1000) {
-			return g_steal_pointer(&last);
-		}
 	}
-	g_error("the daemon never settled; last queue: %s", last);
-	return NULL;
+	for (gint64 until = g_get_monotonic_time() + (gint64)quiet_ms * 1000;
+	     g_strcmp0(now, expected) == 0 && g_get_monotonic_time() < until;) {
+		g_usleep(100 * 1000);
+		g_free(now);
+		now = queued_string(fx);
+	}
+	return now;
+}
+
+/* the daemon logs this once every root is crawled and watched */
+static void
+wait_until_watching(const gchar *log)
+{
+	gint64 give_up = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+	for (;;) {
+		g_autofree gchar *text = NULL;
+
+		if (g_file_get_contents(log, &text, NULL, NULL) &&
+		    strstr(text, "crawl finished") != NULL)
+			return;
+		if (g_get_monotonic_time() > give_up)
+			g_error("the daemon never finished its crawl; its log:\n%s", text);
+		g_usleep(20 * 1000);
+	}
 }
 
 static void
@@ -140,8 +156,7 @@ start_daemon(Fixture *fx)
 	fx->daemon = g_subprocess_launcher_spawn(launcher, &error, g_getenv("AV1D_BIN"),
 						 "--config", fx->config, NULL);
 	g_assert_no_error(error);
-	/* let it crawl and watch */
-	g_free(settled_queue(fx, 1500));
+	wait_until_watching(log);
 }
 
 /* a sparse file: size without data */
@@ -188,15 +203,17 @@ test_slow_writer_is_queued_once_after_close(Fixture *fx, gconstpointer data)
 		g_assert_cmpuint(queued->len, ==, 0);
 	}
 	g_assert_cmpint(close(fd), ==, 0);
-	final = settled_queue(fx, 2500);
+	final = expect_queue(fx, "Slow.mkv", 2500);
 	g_assert_cmpstr(final, ==, "Slow.mkv");
 }
+
+#define MOVED_EXPECTED \
+	"Moved In.mkv,Series/S01/E01.mkv,Series/S01/E02.mkv,Series/S02/E01.mkv,a/b/c/Deep.mp4"
 
 static void
 test_moves_and_new_folders(Fixture *fx, gconstpointer data)
 {
 	g_autofree gchar *final = NULL;
-	g_autofree gchar *tree = g_build_filename(fx->outside, "Series", NULL);
 
 	start_daemon(fx);
 	make_file(fx->outside, "Moved In.mkv", 4096);
@@ -208,11 +225,8 @@ test_moves_and_new_folders(Fixture *fx, gconstpointer data)
 	make_file(fx->outside, "Series/S01/E02.mkv", 4096);
 	make_file(fx->outside, "Series/S02/E01.mkv", 4096);
 	move(fx->outside, "Series", fx->library, "Series");
-	final = settled_queue(fx, 2500);
-	g_assert_cmpstr(final, ==,
-			"Moved In.mkv,Series/S01/E01.mkv,Series/S01/E02.mkv,Series/S02/E01.mkv,"
-			"a/b/c/Deep.mp4");
-	(void)tree;
+	final = expect_queue(fx, MOVED_EXPECTED, 2500);
+	g_assert_cmpstr(final, ==, MOVED_EXPECTED);
 }
 
 static void
@@ -227,7 +241,7 @@ test_rename_and_delete_while_pending(Fixture *fx, gconstpointer data)
 	/* both still inside their quiet time */
 	move(fx->library, "Draft.mkv", fx->library, "Final Name.mkv");
 	g_assert_cmpint(g_unlink(doomed), ==, 0);
-	final = settled_queue(fx, 2500);
+	final = expect_queue(fx, "Final Name.mkv", 2500);
 	g_assert_cmpstr(final, ==, "Final Name.mkv");
 }
 
@@ -235,20 +249,22 @@ static void
 test_burst_of_files(Fixture *fx, gconstpointer data)
 {
 	g_autofree gchar *final = NULL;
-	g_auto(GStrv) names = NULL;
+	g_autofree gchar *expected = NULL;
+	g_autoptr(GStrvBuilder) names = g_strv_builder_new();
+	g_auto(GStrv) sorted = NULL;
 
 	start_daemon(fx);
 	for (guint i = 0; i < 1000; i++) {
 		g_autofree gchar *name = g_strdup_printf("burst/File %04u.mkv", i);
+
 		make_file(fx->library, name, 2048);
+		g_strv_builder_add(names, name);
 	}
-	final = settled_queue(fx, 4000);
-	names = g_strsplit(final, ",", -1);
-	g_assert_cmpuint(g_strv_length(names), ==, 1000);
-	for (guint i = 0; i < 1000; i++) {
-		g_autofree gchar *name = g_strdup_printf("burst/File %04u.mkv", i);
-		g_assert_cmpstr(names[i], ==, name);
-	}
+	sorted = g_strv_builder_end(names);
+	expected = g_strjoinv(",", sorted);
+	/* each exactly once */
+	final = expect_queue(fx, expected, 4000);
+	g_assert_cmpstr(final, ==, expected);
 }
 
 static void
@@ -268,7 +284,7 @@ test_ignored_files_are_never_queued(Fixture *fx, gconstpointer data)
 	make_file(fx->library, "Marked.mkv", 4096);
 	make_file(fx->library, "Marked.mkv.av1skip", 0);
 	make_file(fx->library, "Wanted.mkv", 4096);
-	final = settled_queue(fx, 2500);
+	final = expect_queue(fx, "Wanted.mkv", 2500);
 	g_assert_cmpstr(final, ==, "Wanted.mkv");
 }
 
@@ -280,12 +296,12 @@ test_restart_finds_new_files_only(Fixture *fx, gconstpointer data)
 
 	make_file(fx->library, "Before.mkv", 4096);
 	start_daemon(fx);
-	first = settled_queue(fx, 2500);
+	first = expect_queue(fx, "Before.mkv", 2500);
 	g_assert_cmpstr(first, ==, "Before.mkv");
 	stop_daemon(fx);
 	make_file(fx->library, "While Down.mkv", 4096);
 	start_daemon(fx);
-	second = settled_queue(fx, 2500);
+	second = expect_queue(fx, "Before.mkv,While Down.mkv", 2500);
 	/* one job each: the finished one is not queued again */
 	g_assert_cmpstr(second, ==, "Before.mkv,While Down.mkv");
 }
