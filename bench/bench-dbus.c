@@ -12,6 +12,10 @@
  *       longer than 255 bytes) and fails on a difference: av1d writes
  *       ListJobs rows in serialised form by hand
  *
+ *   bench-dbus --address ADDR --sd-bus N
+ *       the same N timed calls through sd-bus, reading every row as av1top
+ *       does; prints "median_ms min_ms max_ms jobs client_cpu_ms"
+ *
  *   bench-dbus --address ADDR --count-signals SECONDS
  *       counts PropertiesChanged from org.av1d per job object until a job
  *       reaches a final Status (plus one second) or SECONDS pass; prints
@@ -27,6 +31,7 @@
 #include <sys/resource.h>
 
 #include <gio/gio.h>
+#include <systemd/sd-bus.h>
 
 #include "av1d-names.h"
 
@@ -151,6 +156,69 @@ list_jobs(GDBusConnection *bus, guint calls)
 	return check_rows(bus, last_rows) ? 0 : 1;
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus, sd_bus_flush_close_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
+
+/* one ListJobs call through sd-bus, every row read; the number of rows or
+ * a negative errno */
+static gint
+sd_list_jobs_once(sd_bus *bus)
+{
+	g_autoptr(sd_bus_message) reply = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	guint64 id, original_bytes, new_bytes;
+	const gchar *path, *status, *stage, *reason;
+	gdouble progress;
+	gint r, rows = 0;
+
+	r = sd_bus_call_method(bus, AV1D_DBUS_NAME, AV1D_DBUS_PATH, AV1D_DBUS_INTERFACE_MANAGER,
+			       "ListJobs", &error, &reply, "");
+	if (r < 0) {
+		g_printerr("ListJobs: %s\n", error.message);
+		sd_bus_error_free(&error);
+		return r;
+	}
+	r = sd_bus_message_enter_container(reply, 'a', "(tssssdtt)");
+	while (r >= 0 && (r = sd_bus_message_read(reply, "(tssssdtt)", &id, &path, &status, &stage,
+						  &reason, &progress, &original_bytes,
+						  &new_bytes)) > 0)
+		rows++;
+	return r < 0 ? r : rows;
+}
+
+static int
+sd_list_jobs(const gchar *address, guint calls)
+{
+	g_autoptr(sd_bus) bus = NULL;
+	g_autoptr(GArray) ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	gdouble cpu_start = 0;
+	gint rows = 0;
+
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address) < 0 ||
+	    sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0) {
+		g_printerr("%s: cannot connect with sd-bus\n", address);
+		return 1;
+	}
+	for (guint i = 0; i <= calls; i++) {
+		gint64 start = g_get_monotonic_time();
+		gdouble elapsed;
+
+		rows = sd_list_jobs_once(bus);
+		if (rows < 0)
+			return 1;
+		elapsed = (gdouble)(g_get_monotonic_time() - start) / 1000.0;
+		if (i > 0)
+			g_array_append_val(ms, elapsed);
+		else
+			cpu_start = cpu_ms();
+	}
+	g_array_sort(ms, compare_doubles);
+	g_print("%.2f %.2f %.2f %d %.2f\n", g_array_index(ms, gdouble, ms->len / 2),
+		g_array_index(ms, gdouble, 0), g_array_index(ms, gdouble, ms->len - 1), rows,
+		(cpu_ms() - cpu_start) / calls);
+	return 0;
+}
+
 static gboolean
 quit_cb(gpointer user_data)
 {
@@ -254,13 +322,14 @@ int
 main(int argc, char **argv)
 {
 	g_autofree gchar *address = NULL;
-	gint calls = 0, seconds = 0;
+	gint calls = 0, sd_calls = 0, seconds = 0;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) context = g_option_context_new("- av1d D-Bus benchmark client");
 	g_autoptr(GDBusConnection) bus = NULL;
 	const GOptionEntry entries[] = {
 	    {"address", 0, 0, G_OPTION_ARG_STRING, &address, "bus address", "ADDR"},
 	    {"list-jobs", 0, 0, G_OPTION_ARG_INT, &calls, "time N ListJobs calls", "N"},
+	    {"sd-bus", 0, 0, G_OPTION_ARG_INT, &sd_calls, "time N ListJobs calls with sd-bus", "N"},
 	    {"count-signals", 0, 0, G_OPTION_ARG_INT, &seconds, "count PropertiesChanged",
 	     "SECONDS"},
 	    {NULL},
@@ -268,10 +337,13 @@ main(int argc, char **argv)
 
 	g_option_context_add_main_entries(context, entries, NULL);
 	if (!g_option_context_parse(context, &argc, &argv, &error) || address == NULL ||
-	    (calls > 0) == (seconds > 0)) {
-		g_printerr("usage: bench-dbus --address ADDR (--list-jobs N | --count-signals S)\n");
+	    (calls > 0) + (sd_calls > 0) + (seconds > 0) != 1) {
+		g_printerr("usage: bench-dbus --address ADDR "
+			   "(--list-jobs N | --sd-bus N | --count-signals S)\n");
 		return 2;
 	}
+	if (sd_calls > 0)
+		return sd_list_jobs(address, (guint)sd_calls);
 	bus = g_dbus_connection_new_for_address_sync(
 	    address,
 	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |

@@ -4,7 +4,8 @@
 #     min and max of 11 calls from a GDBus client after one warm-up call,
 #     the reply's size, and the CPU time per call of av1d, dbus-daemon and
 #     the client (wall-clock times mean little on a loaded machine: the load
-#     average is printed first);
+#     average is printed first); then the same calls through sd-bus (as
+#     av1top makes them): median and client CPU per call;
 #   - the daemon's RSS with those stores (VmRSS after the calls, VmHWM);
 #   - PropertiesChanged per job object during a real software encode
 #     (target <= 2 per second): signals, their rate over the encode and the
@@ -82,8 +83,8 @@ mkdir -p "$long_dir"
 long="$long_dir/not really a film.mkv"
 echo "not media" >"$long"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
-printf '%6s %9s %7s %7s %11s %9s %8s %10s %8s %8s\n' jobs median_ms min_ms max_ms \
-  reply_bytes av1d_cpu bus_cpu client_cpu rss_mib hwm_mib
+printf '%6s %9s %7s %7s %11s %9s %8s %10s %8s %8s %9s %9s\n' jobs median_ms min_ms max_ms \
+  reply_bytes av1d_cpu bus_cpu client_cpu rss_mib hwm_mib sdbus_med sdbus_cpu
 calls=11
 for n in 1000 10000; do
   store=$("$store_bench" --dir "$work" --create "$n")
@@ -105,9 +106,13 @@ EOF
   bus_cpu=$(per_call "$bus_cpu" "$(cpu_ms "$bus_pid")" $((calls + 1)))
   rss=$(rss_kib "$daemon_pid" VmRSS)
   hwm=$(rss_kib "$daemon_pid" VmHWM)
-  printf '%6s %9s %7s %7s %11s %9s %8s %10s %8.1f %8.1f\n' "$n" "$median" "$min" "$max" \
+  # the same through sd-bus, av1top's library
+  read -r sd_median _ _ sd_jobs sd_cpu < <("$client" --address "$address" --sd-bus "$calls")
+  [ "$sd_jobs" -eq "$jobs" ] || { echo "bench: sd-bus read $sd_jobs rows, not $jobs" >&2; exit 1; }
+  printf '%6s %9s %7s %7s %11s %9s %8s %10s %8.1f %8.1f %9s %9s\n' "$n" "$median" "$min" "$max" \
     "$bytes" "$daemon_cpu" "$bus_cpu" "$client_cpu" \
-    "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$(awk -v k="$hwm" 'BEGIN {print k / 1024}')"
+    "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$(awk -v k="$hwm" 'BEGIN {print k / 1024}')" \
+    "$sd_median" "$sd_cpu"
   stop_daemon
   rm -rf "$store"
 done
