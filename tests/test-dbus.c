@@ -612,12 +612,17 @@ test_enqueue_and_list(Fixture *fx, gconstpointer data)
 	g_autofree gchar *b = add_media(fx, "library/sub/b.mkv");
 	g_autofree gchar *odd = add_media(fx, "library/caf\xe9.mkv");
 	g_autofree gchar *odd_uri = g_filename_to_uri(odd, NULL, NULL);
+	/* a row over 255 bytes: its framing offsets take two bytes each */
+	g_autofree gchar *long_dir = g_strnfill(200, 'd');
+	g_autofree gchar *long_name = g_strnfill(150, 'e');
+	g_autofree gchar *long_relative = g_strdup_printf("library/%s/%s.mkv", long_dir, long_name);
+	g_autofree gchar *deep = add_media(fx, long_relative);
 	g_autofree gchar *notes = fx_path(fx, "library/notes.txt");
 	g_autoptr(Av1dTestRun) run = NULL;
 	g_autoptr(JsonNode) list = NULL;
 	g_autoptr(GError) error = NULL;
 	JsonArray *jobs;
-	guint64 id_a, id_b, id_odd;
+	guint64 id_a, id_b, id_odd, id_deep;
 	GStatBuf st;
 
 	start_service(fx);
@@ -628,6 +633,7 @@ test_enqueue_and_list(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(id_a, !=, id_b);
 	/* the same file again is the same job */
 	g_assert_cmpuint(bus_enqueue(fx, a), ==, id_a);
+	id_deep = bus_enqueue(fx, deep);
 	/* a name D-Bus cannot carry comes in through the core */
 	id_odd = av1d_manager_enqueue(fx->manager, odd, &error)->id;
 	g_assert_no_error(error);
@@ -639,14 +645,16 @@ test_enqueue_and_list(Fixture *fx, gconstpointer data)
 
 	list = CALL_JSON(fx, "ListJobs");
 	jobs = json_array_get_array_element(json_node_get_array(list), 0);
-	g_assert_cmpuint(json_array_get_length(jobs), ==, 3);
+	g_assert_cmpuint(json_array_get_length(jobs), ==, 4);
 	assert_list_entry(json_array_get_array_element(jobs, 0), id_a, a, "pending",
 			  (guint64)st.st_size);
 	assert_list_entry(json_array_get_array_element(jobs, 1), id_b, b, "pending",
 			  (guint64)st.st_size);
-	assert_list_entry(json_array_get_array_element(jobs, 2), id_odd, odd_uri, "pending",
+	assert_list_entry(json_array_get_array_element(jobs, 2), id_deep, deep, "pending",
 			  (guint64)st.st_size);
-	g_assert_cmpuint(property_uint(fx, "PendingCount"), ==, 3);
+	assert_list_entry(json_array_get_array_element(jobs, 3), id_odd, odd_uri, "pending",
+			  (guint64)st.st_size);
+	g_assert_cmpuint(property_uint(fx, "PendingCount"), ==, 4);
 	g_assert_cmpuint(property_uint(fx, "RunningCount"), ==, 0);
 
 	/* the URI names the file in return */
@@ -654,7 +662,7 @@ test_enqueue_and_list(Fixture *fx, gconstpointer data)
 	assert_succeeded(run = CALL(fx, "Skip", "s", odd_uri));
 	g_assert_true(exists(fx, "library/caf\xe9.mkv.av1skip"));
 	g_assert_cmpint(job(fx, id_odd)->status, ==, AV1D_JOB_STATUS_CANCELLED);
-	g_assert_cmpuint(property_uint(fx, "PendingCount"), ==, 2);
+	g_assert_cmpuint(property_uint(fx, "PendingCount"), ==, 3);
 }
 
 static void
