@@ -1003,6 +1003,8 @@ av1d_dbus_new(Av1dManager *manager,
 	g_signal_connect(manager, "job-changed", G_CALLBACK(av1d_dbus_job_changed_cb), self);
 	g_signal_connect(manager, "job-finished", G_CALLBACK(av1d_dbus_job_changed_cb), self);
 	g_signal_connect(manager, "idle", G_CALLBACK(av1d_dbus_idle_cb), self);
+	/* WatchedDirs is final now */
+	g_signal_connect(manager, "crawl-finished", G_CALLBACK(av1d_dbus_idle_cb), self);
 	return self;
 }
 

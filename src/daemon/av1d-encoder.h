@@ -37,8 +37,10 @@ G_BEGIN_DECLS
 /* sysfs PCI vendor id of Intel GPUs */
 #define AV1D_PCI_VENDOR_INTEL 0x8086
 
-/* how long one probing subprocess may take before it is killed */
-#define AV1D_ENCODER_PROBE_TIMEOUT_MS 10000
+/* how long one probing subprocess may take before it is killed: long
+ * enough for `ffmpeg -version` on a machine busy encoding (seen over 10 s),
+ * short enough that a hung docker engine cannot eat systemd's start timeout */
+#define AV1D_ENCODER_PROBE_TIMEOUT_MS 30000
 
 typedef struct {
 	gchar *path;	     /* e.g. /dev/dri/renderD128 */

@@ -4,6 +4,8 @@
 
 #include <sys/stat.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "av1d-candidate.h"
 #include "av1d-encoder.h"
 #include "av1d-error.h"
@@ -36,7 +38,7 @@ struct _Av1dManager {
 
 G_DEFINE_TYPE(Av1dManager, av1d_manager, G_TYPE_OBJECT)
 
-enum { SIGNAL_JOB_CHANGED, SIGNAL_JOB_FINISHED, SIGNAL_IDLE, SIGNAL_LAST };
+enum { SIGNAL_JOB_CHANGED, SIGNAL_JOB_FINISHED, SIGNAL_IDLE, SIGNAL_CRAWL_FINISHED, SIGNAL_LAST };
 static guint signals[SIGNAL_LAST] = {0};
 
 static void
@@ -82,8 +84,9 @@ av1d_manager_mark_interrupted(Av1dManager *self, Av1dJob *job)
 		return;
 	}
 	job->stage = AV1D_JOB_STAGE_QUEUED;
-	av1d_job_set_reason(job, self->stopping ? "interrupted by a daemon stop; queued again"
-					       : "interrupted (the file was renamed); queued again");
+	av1d_job_set_reason(job, self->stopping
+				     ? _("interrupted by a daemon stop; queued again")
+				     : _("interrupted (the file was renamed); queued again"));
 	if (!av1d_job_store_save(self->store, job, &error))
 		g_warning("job %" G_GUINT64_FORMAT ": %s", job->id, error->message);
 }
@@ -248,7 +251,8 @@ av1d_manager_recover_job(Av1dManager *self, Av1dJob *job)
 	} else {
 		if (error != NULL) {
 			g_free(reason);
-			reason = g_strdup_printf("recovery: %s", error->message);
+			/* Translators: %s says why the crash recovery failed */
+			reason = g_strdup_printf(_("recovery: %s"), error->message);
 		}
 		job->stage = AV1D_JOB_STAGE_QUEUED;
 		av1d_job_set_status(job, AV1D_JOB_STATUS_PENDING, NULL);
@@ -330,7 +334,7 @@ av1d_manager_retry(Av1dManager *self, guint64 id, GError **error)
 	if (!av1d_job_set_status(job, AV1D_JOB_STATUS_PENDING, error))
 		return FALSE;
 	job->stage = AV1D_JOB_STAGE_QUEUED;
-	av1d_job_set_reason(job, "retry requested");
+	av1d_job_set_reason(job, _("retry requested"));
 	if (!av1d_job_store_save(self->store, job, error))
 		return FALSE;
 	g_queue_push_tail(&self->pending, av1d_job_ref(job));
@@ -354,7 +358,7 @@ av1d_manager_cancel(Av1dManager *self, guint64 id, GError **error)
 			continue;
 		g_queue_delete_link(&self->pending, l);
 		av1d_job_set_status(job, AV1D_JOB_STATUS_CANCELLED, NULL);
-		av1d_job_set_reason(job, "cancelled before it started");
+		av1d_job_set_reason(job, _("cancelled before it started"));
 		if (!av1d_job_store_save(self->store, job, error)) {
 			av1d_job_unref(job);
 			return FALSE;
@@ -522,6 +526,7 @@ av1d_manager_crawl_finished_cb(Av1dWatcher *watcher, gpointer user_data)
 	g_message("crawl finished in %" G_GINT64_FORMAT " ms: %u directories watched",
 		  (g_get_monotonic_time() - self->crawl_started) / 1000,
 		  av1d_watcher_get_watched_dir_count(watcher));
+	g_signal_emit(self, signals[SIGNAL_CRAWL_FINISHED], 0);
 }
 
 gboolean
@@ -604,6 +609,9 @@ av1d_manager_class_init(Av1dManagerClass *klass)
 						    G_TYPE_NONE, 1, G_TYPE_POINTER);
 	signals[SIGNAL_IDLE] = g_signal_new("idle", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
 					    NULL, NULL, NULL, G_TYPE_NONE, 0);
+	signals[SIGNAL_CRAWL_FINISHED] =
+	    g_signal_new("crawl-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+			 NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void

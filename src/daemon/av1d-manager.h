@@ -5,6 +5,8 @@
  *   "job-changed" (Av1dJob *job)  a job's status, stage or progress changed
  *   "job-finished" (Av1dJob *job) a job's pipeline ended (any status)
  *   "idle" ()                     nothing is queued or running any more
+ *   "crawl-finished" ()           a crawl of the roots is done (the watched
+ *                                 folder count is final)
  */
 #pragma once
 

@@ -42,6 +42,13 @@ av1d_service_update_status(Av1dManager *manager, Av1dJob *job, gpointer user_dat
 	service->last_status = g_steal_pointer(&status);
 }
 
+/* the folder count is known once the crawl is done, usually after READY */
+static void
+av1d_service_crawl_finished(Av1dManager *manager, gpointer user_data)
+{
+	av1d_service_update_status(manager, NULL, user_data);
+}
+
 /* SIGHUP and D-Bus Reload: a bad file keeps the config in effect */
 static gboolean
 av1d_service_reload(gpointer user_data, GError **error)
@@ -164,6 +171,8 @@ av1d_service_run(const Av1dServiceOptions *options, GError **error)
 			 &service);
 	g_signal_connect(service.manager, "job-finished", G_CALLBACK(av1d_service_update_status),
 			 &service);
+	g_signal_connect(service.manager, "crawl-finished",
+			 G_CALLBACK(av1d_service_crawl_finished), &service);
 	av1d_manager_requeue_unfinished(service.manager);
 	if (!av1d_manager_start_watching(service.manager, error) ||
 	    !av1d_service_export(&service, &bus, &owner_id, error)) {

@@ -408,6 +408,10 @@ check_activating_until_ready() {
 	ok "activating until READY=1, then active"
 }
 
+status_counts_folders() {
+	[[ "$(prop StatusText)" =~ watching\ [1-9][0-9]*\ folders$ ]]
+}
+
 check_running_unit() {
 	local version owner status_text
 	expect "Type" notify "$(prop Type)"
@@ -418,8 +422,10 @@ check_running_unit() {
 	expect_match "Manager1.Version over the user bus" '^s "[0-9.]+"$' "$version"
 	owner=$(bctl status org.av1d)
 	expect_match "org.av1d's owner" '^UserUnit=av1d\.service$' "$owner"
+	# the folder count follows the crawl, which may end after READY=1
+	wait_for 30 "STATUS= to count the watched folders" status_counts_folders
 	status_text=$(prop StatusText)
-	expect_match "StatusText" '^[0-9]+ running, [0-9]+ queued; watching [0-9]+ folders$' "$status_text"
+	expect_match "StatusText" '^[0-9]+ running, [0-9]+ queued; watching [1-9][0-9]* folders$' "$status_text"
 	ok "Type=notify, BusName, WatchdogUSec=30s, org.av1d owned by the unit, STATUS=$status_text"
 }
 
