@@ -1067,7 +1067,7 @@ test_signals(Fixture *fx, gconstpointer data)
 {
 	g_autofree gchar *a = add_media(fx, "library/a.mkv");
 	g_autofree gchar *added = NULL, *object_path = NULL;
-	g_autoptr(JsonNode) status = NULL, eta = NULL, path = NULL;
+	g_autoptr(JsonNode) status = NULL, eta = NULL, path = NULL, started = NULL, finished = NULL;
 	guint64 job_id;
 	guint total;
 	gint64 first = G_MAXINT64, last = 0;
@@ -1094,6 +1094,15 @@ test_signals(Fixture *fx, gconstpointer data)
 	path = busctl_json(fx, "get-property", AV1D_DBUS_NAME, object_path, JOB_IFACE, "Path",
 			   NULL);
 	g_assert_cmpstr(json_node_get_string(path), ==, a);
+	/* the job's times, as the store has them */
+	started = busctl_json(fx, "get-property", AV1D_DBUS_NAME, object_path, JOB_IFACE,
+			      "StartedAt", NULL);
+	finished = busctl_json(fx, "get-property", AV1D_DBUS_NAME, object_path, JOB_IFACE,
+			       "FinishedAt", NULL);
+	g_assert_cmpint(job(fx, job_id)->started_at, >, 0);
+	g_assert_cmpint(json_node_get_int(started), ==, job(fx, job_id)->started_at);
+	g_assert_cmpint(json_node_get_int(finished), ==, job(fx, job_id)->finished_at);
+	g_assert_cmpint(json_node_get_int(finished), >=, json_node_get_int(started));
 
 	total = count_progress(fx, object_path, 0, G_MAXINT64);
 	for (guint i = 0; i < fx->progress->len; i++) {

@@ -292,6 +292,8 @@ av1d_dbus_entry_set_fields(Av1dDbusEntry *entry, const Av1dJob *job)
 	av1d_dbus_job1_set_status(iface, status);
 	av1d_dbus_job1_set_stage(iface, stage);
 	av1d_dbus_job1_set_reason(iface, reason);
+	av1d_dbus_job1_set_started_at(iface, job->started_at);
+	av1d_dbus_job1_set_finished_at(iface, job->finished_at);
 	av1d_dbus_job1_set_original_bytes(iface, job->original_bytes);
 	av1d_dbus_job1_set_new_bytes(iface, job->new_bytes);
 	av1d_dbus_job1_set_quality(iface, job->av1_quality);

@@ -189,6 +189,18 @@ typedef struct {
 	Av1topJob *job;
 } Av1topJobUpdate;
 
+/* a daemon with StartedAt/FinishedAt spares a GetJob per row (older ones
+ * are asked by av1top_bus_fetch_times()) */
+static void
+av1top_job_set_time(Av1topJob *job, const gchar *name, gint64 usec)
+{
+	if (name[0] == 'S')
+		job->started_at = usec;
+	else
+		job->finished_at = usec;
+	job->times_wanted = FALSE;
+}
+
 static void
 av1top_job_property(const gchar *name, const Av1topValue *value, gpointer data)
 {
@@ -211,6 +223,8 @@ av1top_job_property(const gchar *name, const Av1topValue *value, gpointer data)
 		job->fps = value->d;
 	else if (g_strcmp0(name, "EtaSeconds") == 0)
 		job->eta_seconds = value->i;
+	else if (g_strcmp0(name, "StartedAt") == 0 || g_strcmp0(name, "FinishedAt") == 0)
+		av1top_job_set_time(job, name, value->i);
 	else if (g_strcmp0(name, "OriginalBytes") == 0)
 		job->original_bytes = value->u;
 	else if (g_strcmp0(name, "NewBytes") == 0)
