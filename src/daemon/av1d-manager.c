@@ -388,6 +388,17 @@ av1d_manager_cancel_all(Av1dManager *self)
 		g_cancellable_cancel(G_CANCELLABLE(value));
 }
 
+/* the shutdown both the daemon and --once need: the pipeline's clean-up
+ * (temp removed, container killed, job left pending) runs on the main loop,
+ * so it is iterated until the last encode has let go */
+void
+av1d_manager_stop(Av1dManager *self)
+{
+	av1d_manager_cancel_all(self);
+	while (!av1d_manager_is_idle(self))
+		g_main_context_iteration(g_main_context_get_thread_default(), TRUE);
+}
+
 void
 av1d_manager_set_paused(Av1dManager *self, gboolean paused)
 {

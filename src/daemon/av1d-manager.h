@@ -40,6 +40,10 @@ gboolean
 av1d_manager_cancel(Av1dManager *self, guint64 id, GError **error);
 void
 av1d_manager_cancel_all(Av1dManager *self);
+/* cancel_all() and wait (iterating the thread-default main context) until
+ * every running encode has stopped */
+void
+av1d_manager_stop(Av1dManager *self);
 void
 av1d_manager_set_paused(Av1dManager *self, gboolean paused);
 gboolean

@@ -145,15 +145,6 @@ av1d_service_export(Av1dService *service, GDBusConnection **bus, guint *owner_id
 	return TRUE;
 }
 
-/* stop running encodes and wait until their temps are gone */
-static void
-av1d_service_stop_jobs(Av1dService *service)
-{
-	av1d_manager_cancel_all(service->manager);
-	while (!av1d_manager_is_idle(service->manager))
-		g_main_context_iteration(NULL, TRUE);
-}
-
 int
 av1d_service_run(const Av1dServiceOptions *options, GError **error)
 {
@@ -187,7 +178,7 @@ av1d_service_run(const Av1dServiceOptions *options, GError **error)
 	}
 	g_clear_handle_id(&watchdog_id, g_source_remove);
 	g_signal_handlers_disconnect_by_data(service.manager, &service);
-	av1d_service_stop_jobs(&service);
+	av1d_manager_stop(service.manager);
 	if (owner_id != 0)
 		g_bus_unown_name(owner_id);
 	if (service.dbus != NULL)
