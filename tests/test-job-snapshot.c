@@ -39,16 +39,25 @@ fixture_tear_down(Fixture *fx, gconstpointer data)
 	g_free(fx->snapshot);
 }
 
+/* @min_age_ns: how old a file must be to be cached (the files of these
+ * tests are seconds old at most) */
 static Av1dJobStore *
-open_store(const gchar *dir)
+open_store_aged(const gchar *dir, gint64 min_age_ns)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(Av1dJobStore) store = av1d_job_store_new(dir, &error);
 
 	g_assert_no_error(error);
+	av1d_job_store_set_snapshot_min_age(store, min_age_ns);
 	g_assert_true(av1d_job_store_load(store, &error));
 	g_assert_no_error(error);
 	return g_steal_pointer(&store);
+}
+
+static Av1dJobStore *
+open_store(const gchar *dir)
+{
+	return open_store_aged(dir, 0);
 }
 
 static void
@@ -321,6 +330,25 @@ test_damage_never_changes_a_job(Fixture *fx, gconstpointer data)
 	}
 }
 
+/* by default a file changed in the last seconds is not cached: a later
+ * version could reuse its inode, size and coarse ctime */
+static void
+test_a_fresh_file_is_not_cached(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(Av1dJobStore) store = NULL;
+
+	make_store(fx->dir, 3);
+	store = open_store_aged(fx->dir, G_GINT64_CONSTANT(60) * 1000000000);
+	g_clear_object(&store);
+	store = open_store(fx->dir);
+	g_assert_cmpuint(av1d_job_store_get_size(store), ==, 3);
+	g_assert_cmpuint(av1d_job_store_get_cached_count(store), ==, 0);
+	/* that load cached them (no minimum age): the next one uses it */
+	g_clear_object(&store);
+	store = open_store(fx->dir);
+	g_assert_cmpuint(av1d_job_store_get_cached_count(store), ==, 3);
+}
+
 /* a snapshot copied from another store must not lend it jobs */
 static void
 test_another_stores_snapshot_lends_nothing(Fixture *fx, gconstpointer data)
@@ -356,5 +384,6 @@ main(int argc, char **argv)
 	ADD("a-stale-snapshot-is-rewritten", test_a_stale_snapshot_is_rewritten);
 	ADD("damage-never-changes-a-job", test_damage_never_changes_a_job);
 	ADD("another-stores-snapshot-lends-nothing", test_another_stores_snapshot_lends_nothing);
+	ADD("a-fresh-file-is-not-cached", test_a_fresh_file_is_not_cached);
 	return g_test_run();
 }

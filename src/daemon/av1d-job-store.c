@@ -29,6 +29,11 @@
  * parsed from JSON or was missing from it: often enough that a start stays
  * fast, rarely enough that a start seldom writes it */
 #define SNAPSHOT_STALE_SHARE 8
+/* a file changed this recently is not cached: a later version of it could
+ * get the same inode (freed and reused), size and ctime (the kernel's
+ * coarse clock, or a filesystem with 2 s timestamps), and then pass for the
+ * cached one; a version written after this load is always newer than this */
+#define SNAPSHOT_MIN_AGE_NS (G_GINT64_CONSTANT(3) * 1000000000)
 /* below this, starting threads costs more than it saves */
 #define PARALLEL_LOAD_MIN 2048
 #define MAX_LOAD_THREADS 8
@@ -53,6 +58,7 @@ struct _Av1dJobStore {
 	guint64 next_id;
 	guint corrupt_count;
 	guint cached_count;
+	gint64 snapshot_min_age_ns;
 	gboolean loaded;
 };
 
@@ -398,6 +404,7 @@ av1d_job_store_init(Av1dJobStore *self)
 	self->by_identity = g_hash_table_new(identity_hash, identity_equal);
 	self->entries = g_ptr_array_new();
 	self->next_id = 1;
+	self->snapshot_min_age_ns = SNAPSHOT_MIN_AGE_NS;
 }
 
 Av1dJobStore *
@@ -869,8 +876,15 @@ load_directory(Av1dJobStore *self, GArray *items, guint64 *max_id, guint *stale,
 	return ok;
 }
 
+static gboolean
+key_is_settled(Av1dJobStore *self, const Av1dJobFileKey *key, gint64 now_ns)
+{
+	return key->ctime_ns < now_ns - self->snapshot_min_age_ns;
+}
+
 /* the jobs just loaded are exactly what their files say, so this is the
- * moment to cache them; a job whose file could not be keyed is left out */
+ * moment to cache them; a job whose file could not be keyed, or changed in
+ * the last seconds, is left out */
 static void
 write_snapshot(Av1dJobStore *self, GArray *items)
 {
@@ -879,10 +893,13 @@ write_snapshot(Av1dJobStore *self, GArray *items)
 	g_autoptr(GArray) keys = g_array_sized_new(FALSE, FALSE, sizeof(Av1dJobFileKey),
 						   self->entries->len);
 	g_autoptr(GError) error = NULL;
+	gint64 now_ns = g_get_real_time() * 1000;
 
 	for (guint i = 0; i < items->len; i++) {
 		LoadItem *item = &g_array_index(items, LoadItem, i);
-		Av1dJob *job = item->have_key ? av1d_job_store_lookup(self, item->id) : NULL;
+		Av1dJob *job = item->have_key && key_is_settled(self, &item->key, now_ns)
+				   ? av1d_job_store_lookup(self, item->id)
+				   : NULL;
 
 		if (job == NULL)
 			continue;
@@ -1126,6 +1143,13 @@ av1d_job_store_get_corrupt_count(Av1dJobStore *self)
 {
 	g_return_val_if_fail(AV1D_IS_JOB_STORE(self), 0);
 	return self->corrupt_count;
+}
+
+void
+av1d_job_store_set_snapshot_min_age(Av1dJobStore *self, gint64 min_age_ns)
+{
+	g_return_if_fail(AV1D_IS_JOB_STORE(self));
+	self->snapshot_min_age_ns = min_age_ns;
 }
 
 guint

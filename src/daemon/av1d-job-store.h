@@ -67,6 +67,10 @@ av1d_job_store_get_corrupt_count(Av1dJobStore *self);
  * than parsing their files */
 guint
 av1d_job_store_get_cached_count(Av1dJobStore *self);
+/* for tests: cache files changed less than @min_age_ns ago too (the
+ * default leaves out the last 3 s, see av1d-job-store.c) */
+void
+av1d_job_store_set_snapshot_min_age(Av1dJobStore *self, gint64 min_age_ns);
 
 /* write @data to @path durably: temp in the same directory, fsync, rename,
  * fsync of the directory; shared with the sidecar writers. The file gets

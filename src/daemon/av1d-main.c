@@ -149,10 +149,11 @@ av1d_run_command(const Av1dOptions *options, GError **error)
 				      "library_roots in the config file"));
 		return AV1D_EXIT_USAGE;
 	}
-	/* the daemon's words reach people through the journal and D-Bus, which
-	 * stay English (clients translate by error name); the commands above
-	 * and --once/--dry-run speak to the terminal in the user's language */
-	if ((flags & (AV1D_COMMAND_FLAG_ONCE | AV1D_COMMAND_FLAG_DRY_RUN)) == 0)
+	/* what a run writes down (job reasons in the store, served later over
+	 * D-Bus) and says to the journal stays English: clients translate by
+	 * error name. The commands above and --dry-run, which only print, speak
+	 * the user's language. */
+	if ((flags & AV1D_COMMAND_FLAG_DRY_RUN) == 0)
 		setlocale(LC_MESSAGES, "C");
 	return av1d_command_run(config, (const gchar *const *)options->args, flags, error);
 }
