@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <gio/gio.h>
+#include <glib/gi18n-lib.h>
 #include <stdlib.h>
 
 #include "av1d-candidate.h"
@@ -126,7 +127,10 @@ av1d_command_dry_run(const Av1dConfig *config, const Av1dBackendChoice *choice, 
 
 	if (candidates == NULL)
 		return 1;
-	g_print("Encoder: %s (%s)\n\n", av1d_encoder_kind_to_string(choice->kind), choice->reason);
+	/* Translators: the encoder backend name (e.g. docker-qsv, not
+	 * translated), then why av1d chose it */
+	g_print(_("Encoder: %s (%s)\n"), av1d_encoder_kind_to_string(choice->kind), choice->reason);
+	g_print("\n");
 	for (guint i = 0; i < candidates->len; i++) {
 		const gchar *path = g_ptr_array_index(candidates, i);
 		g_autoptr(GError) error_local = NULL;
@@ -135,14 +139,16 @@ av1d_command_dry_run(const Av1dConfig *config, const Av1dBackendChoice *choice, 
 
 		if (text == NULL) {
 			g_autofree gchar *display = g_filename_display_name(path);
-			g_print("File: %s\nError: %s\n\n", display, error_local->message);
+			g_print(_("File: %s\n"), display);
+			g_print(_("Error: %s\n"), error_local->message);
+			g_print("\n");
 			status = 1;
 			continue;
 		}
 		g_print("%s\n", text);
 	}
 	if (candidates->len == 0)
-		g_print("No candidates under the library roots.\n");
+		g_print(_("No candidates under the library roots.\n"));
 	return status;
 }
 
@@ -244,24 +250,53 @@ av1d_command_print_roots(const Av1dConfig *config)
 	guint budget = av1d_watcher_read_budget();
 	guint used = 0;
 
-	g_print("Library roots (inotify budget: %u watches):\n", budget);
+	g_print(g_dngettext(GETTEXT_PACKAGE,
+			    /* Translators: the number of inotify watches the user
+			     * may have */
+			    "Library roots (inotify budget: %u watch):\n",
+			    "Library roots (inotify budget: %u watches):\n", budget),
+		budget);
 	if (config->library_roots[0] == NULL)
-		g_print("  none configured: give ROOT arguments or set library_roots\n");
+		/* Translators: ROOT is the argument in `av1d --help`, library_roots
+		 * a config key (not translated) */
+		g_print(_("  none configured: give ROOT arguments or set library_roots\n"));
 	for (guint i = 0; config->library_roots[i] != NULL; i++) {
 		const gchar *root = config->library_roots[i];
 		g_autofree gchar *network = av1d_watcher_network_reason(root);
 		guint dirs = av1d_command_count_dirs(root);
 
 		if (network != NULL) {
-			g_print("  %s: rescanned every %u s instead of watched (%s)\n", root,
+			/* Translators: a library root, the rescan interval in
+			 * seconds, then why it is not watched (e.g. a network file
+			 * system) */
+			g_print(_("  %s: rescanned every %u s instead of watched (%s)\n"), root,
 				config->scan_interval_secs, network);
 		} else if (used + dirs > budget) {
-			g_print("  %s: %u folders, rescanned every %u s instead of watched "
-				"(needs %u watches, %u left of the budget; raise "
-				"fs.inotify.max_user_watches)\n",
+			g_print(g_dngettext(GETTEXT_PACKAGE,
+					    /* Translators: a library root, its number
+					     * of folders, the rescan interval in
+					     * seconds, the watches it needs (as many
+					     * as folders) and the watches left;
+					     * fs.inotify.max_user_watches is a sysctl
+					     * name */
+					    "  %s: %u folder, rescanned every %u s instead of "
+					    "watched (needs %u watch, %u left of the budget; "
+					    "raise fs.inotify.max_user_watches)\n",
+					    "  %s: %u folders, rescanned every %u s instead of "
+					    "watched (needs %u watches, %u left of the budget; "
+					    "raise fs.inotify.max_user_watches)\n",
+					    dirs),
 				root, dirs, config->scan_interval_secs, dirs, budget - used);
 		} else {
-			g_print("  %s: %u folders, watched with inotify\n", root, dirs);
+			g_print(g_dngettext(GETTEXT_PACKAGE,
+					    /* Translators: a library root and its
+					     * number of folders; the English text says
+					     * "folders" also for 1, as tests and
+					     * scripts expect, but translate each
+					     * plural form properly */
+					    "  %s: %u folders, watched with inotify\n",
+					    "  %s: %u folders, watched with inotify\n", dirs),
+				root, dirs);
 			used += dirs;
 		}
 	}
@@ -281,16 +316,22 @@ av1d_command_check(const Av1dConfig *config, GError **error)
 		return 1;
 	report = av1d_encoder_probe_to_string(choice.probe);
 	if (av1d_encoder_choose(config, choice.probe, &choice.kind, &choice.reason, &choose_error))
-		g_print("Encoder: %s\n  why: %s\n\n", av1d_encoder_kind_to_string(choice.kind),
+		/* Translators: the encoder backend name (e.g. docker-qsv, not
+		 * translated), then why av1d chose it */
+		g_print(_("Encoder: %s\n  why: %s\n"), av1d_encoder_kind_to_string(choice.kind),
 			choice.reason);
 	else
-		g_print("Encoder: none usable\n  why: %s\n\n", choose_error->message);
-	g_print("%s\n", report);
+		/* Translators: %s says why no encoder backend can run */
+		g_print(_("Encoder: none usable\n  why: %s\n"), choose_error->message);
+	g_print("\n%s\n", report);
 	av1d_command_print_roots(config);
-	g_print("Config in effect:\n%s", config_text);
+	/* Translators: a heading of `av1d check`; the config in TOML follows */
+	g_print(_("Config in effect:\n"));
+	/* the TOML stays as it is: it can be pasted into a config file */
+	g_print("%s", config_text);
 	if (choose_error != NULL) {
 		g_propagate_prefixed_error(error, g_steal_pointer(&choose_error),
-					   "av1d cannot encode on this machine: ");
+					   _("av1d cannot encode on this machine: "));
 		return 1;
 	}
 	return 0;
@@ -318,12 +359,21 @@ av1d_command_explain(const Av1dConfig *config, const gchar *path, GError **error
 	if (lstat(canonical, &st) == 0) {
 		const gchar *root = av1d_candidate_find_root(config, canonical);
 		Av1dCandidateVerdict verdict = av1d_candidate_check(config, root, canonical, &st);
-		g_print("Candidate: %s%s\n", av1d_candidate_verdict_to_string(verdict),
-			root == NULL && config->library_roots[0] != NULL
-			    ? " (not under a library root)"
-			    : "");
+		const gchar *what =
+		    g_dgettext(GETTEXT_PACKAGE, av1d_candidate_verdict_to_string(verdict));
+
+		if (root == NULL && config->library_roots[0] != NULL)
+			/* Translators: %s is the verdict, e.g. "candidate" or
+			 * "hidden file" */
+			g_print(_("Candidate: %s (not under a library root)\n"), what);
+		else
+			/* Translators: %s is the verdict, e.g. "candidate" or
+			 * "hidden file" */
+			g_print(_("Candidate: %s\n"), what);
 	}
-	g_print("Encoder: %s (%s)\n", av1d_encoder_kind_to_string(choice.kind), choice.reason);
+	/* Translators: the encoder backend name (e.g. docker-qsv, not
+	 * translated), then why av1d chose it */
+	g_print(_("Encoder: %s (%s)\n"), av1d_encoder_kind_to_string(choice.kind), choice.reason);
 	return 0;
 }
 
@@ -337,9 +387,13 @@ av1d_command_skip(const Av1dConfig *config, const gchar *path, GError **error)
 			    g_strerror(errno));
 		return 1;
 	}
-	if (!av1d_sidecar_write_skip(canonical, "skipped with `av1d skip`", error))
+	/* Translators: the text of the .av1skip marker that `av1d skip` writes */
+	if (!av1d_sidecar_write_skip(canonical, _("skipped with `av1d skip`"), error))
 		return 1;
-	g_print("av1d will not touch %s%s\n", canonical,
-		g_file_test(canonical, G_FILE_TEST_IS_DIR) ? " or anything below it" : "");
+	if (g_file_test(canonical, G_FILE_TEST_IS_DIR))
+		/* Translators: %s is a folder */
+		g_print(_("av1d will not touch %s or anything below it\n"), canonical);
+	else
+		g_print(_("av1d will not touch %s\n"), canonical);
 	return 0;
 }

@@ -8,6 +8,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "av1d-encoder.h"
 #include "av1d-error.h"
 #include "av1d-plan.h"
@@ -224,12 +226,14 @@ av1d_bounded_run_check(Av1dBoundedRun *run, guint timeout_ms, GError **error)
 {
 	if (run->cancelled) {
 		g_clear_error(&run->error);
-		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_CANCELLED, "probing cancelled");
+		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_CANCELLED,
+				    _("probing cancelled"));
 		return FALSE;
 	}
 	if (run->timed_out) {
 		g_clear_error(&run->error);
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_FAILED, "no answer within %u s",
+		/* Translators: a command gave no answer in this many seconds */
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_FAILED, _("no answer within %u s"),
 			    (timeout_ms + 999) / 1000);
 		return FALSE;
 	}
@@ -357,7 +361,7 @@ av1d_encoder_probe_docker_server(Av1dEncoderProbe *self,
 	version = av1d_first_line(output.out);
 	if (!output.ok || version == NULL) {
 		self->docker_error =
-			av1d_docker_error_text(output.err, "the docker daemon gave no version");
+			av1d_docker_error_text(output.err, _("the docker daemon gave no version"));
 		return TRUE;
 	}
 	self->docker_server = TRUE;
@@ -385,7 +389,7 @@ av1d_encoder_probe_docker_image(Av1dEncoderProbe *self,
 	}
 	id = av1d_first_line(output.out);
 	if (!output.ok || id == NULL) {
-		self->image_error = av1d_docker_error_text(output.err, "no image id");
+		self->image_error = av1d_docker_error_text(output.err, _("no image id"));
 		return TRUE;
 	}
 	self->image_present = TRUE;
@@ -456,8 +460,11 @@ av1d_render_node_access_problem(const Av1dRenderNode *node)
 {
 	g_autofree gchar *group = av1d_render_node_describe_group(node);
 
-	return g_strdup_printf("cannot open %s read-write: %s (add the daemon's user to group %s)",
-			       node->path, node->access_error, group);
+	/* Translators: the render node, the system's error, then the group
+	 * (e.g. "render (gid 105)") */
+	return g_strdup_printf(
+		_("cannot open %s read-write: %s (add the daemon's user to group %s)"),
+		node->path, node->access_error, group);
 }
 
 /* renderD128 before renderD129 before renderD1000 */
@@ -483,7 +490,7 @@ av1d_encoder_scan_render_dir(Av1dEncoderProbe *self, const gchar *sysfs_dir)
 
 	dir = g_dir_open(self->gpu_device, 0, &error_local);
 	if (dir == NULL) {
-		self->render_error = g_strdup_printf("cannot read %s: %s", self->gpu_device,
+		self->render_error = g_strdup_printf(_("cannot read %s: %s"), self->gpu_device,
 						     error_local->message);
 		return;
 	}
@@ -513,9 +520,12 @@ av1d_encoder_describe_vendors(const Av1dEncoderProbe *self)
 		if (str->len > 0)
 			g_string_append(str, ", ");
 		if (node->vendor_id == 0)
-			g_string_append_printf(str, "%s: vendor unknown", base);
+			/* Translators: %s is a render node such as renderD128 */
+			g_string_append_printf(str, _("%s: vendor unknown"), base);
 		else
-			g_string_append_printf(str, "%s: vendor 0x%04x", base, node->vendor_id);
+			/* Translators: a render node such as renderD128, then its
+			 * PCI vendor id */
+			g_string_append_printf(str, _("%s: vendor 0x%04x"), base, node->vendor_id);
 	}
 	return g_string_free(g_steal_pointer(&str), FALSE);
 }
@@ -544,12 +554,14 @@ av1d_encoder_pick_from_dir(Av1dEncoderProbe *self)
 		return;
 	}
 	if (self->render_nodes->len == 0) {
-		self->render_error = g_strdup_printf("no render node in %s", self->gpu_device);
+		self->render_error = g_strdup_printf(_("no render node in %s"), self->gpu_device);
 		return;
 	}
 	vendors = av1d_encoder_describe_vendors(self);
 	self->render_error =
-		g_strdup_printf("no Intel render node in %s (%s)", self->gpu_device, vendors);
+		/* Translators: a folder, then the render nodes in it with their
+		 * vendors (e.g. "renderD128: vendor 0x1002") */
+		g_strdup_printf(_("no Intel render node in %s (%s)"), self->gpu_device, vendors);
 }
 
 /* a node named explicitly is used as given, with a note when sysfs cannot
@@ -565,14 +577,18 @@ av1d_encoder_use_explicit_node(Av1dEncoderProbe *self,
 	if (node->vendor_id == 0) {
 		g_ptr_array_add(
 			self->notes,
-			g_strdup_printf("%s: cannot confirm an Intel GPU (sysfs vendor unknown); "
-					"av1_qsv only works on an Intel render node",
+			/* Translators: %s is a render node; av1_qsv is an ffmpeg
+			 * encoder name */
+			g_strdup_printf(_("%s: cannot confirm an Intel GPU (sysfs vendor unknown); "
+					  "av1_qsv only works on an Intel render node"),
 					node->path));
 	} else if (node->vendor_id != AV1D_PCI_VENDOR_INTEL) {
 		g_ptr_array_add(
 			self->notes,
-			g_strdup_printf("%s: cannot confirm an Intel GPU (sysfs vendor 0x%04x); "
-					"av1_qsv only works on an Intel render node",
+			/* Translators: a render node, then its PCI vendor id;
+			 * av1_qsv is an ffmpeg encoder name */
+			g_strdup_printf(_("%s: cannot confirm an Intel GPU (sysfs vendor 0x%04x); "
+					  "av1_qsv only works on an Intel render node"),
 					node->path, node->vendor_id));
 	}
 	if (!node->accessible) {
@@ -591,10 +607,10 @@ av1d_encoder_probe_render_nodes(Av1dEncoderProbe *self, const gchar *sysfs_dir, 
 		gint errsv = errno;
 
 		if (errsv == ENOENT)
-			self->render_error = g_strdup_printf("no render node: %s does not exist",
+			self->render_error = g_strdup_printf(_("no render node: %s does not exist"),
 							     self->gpu_device);
 		else
-			self->render_error = g_strdup_printf("cannot look at %s: %s",
+			self->render_error = g_strdup_printf(_("cannot look at %s: %s"),
 							     self->gpu_device, g_strerror(errsv));
 		return TRUE;
 	}
@@ -610,7 +626,8 @@ av1d_encoder_probe_render_nodes(Av1dEncoderProbe *self, const gchar *sysfs_dir, 
 		return TRUE;
 	}
 	g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
-		    "gpu_device '%s' is not a character device", self->gpu_device);
+		    /* Translators: gpu_device is a config key, not translated */
+		    _("gpu_device '%s' is not a character device"), self->gpu_device);
 	return FALSE;
 }
 
@@ -654,12 +671,14 @@ av1d_encoder_probe_version(const gchar *bin,
 	if (*failure != NULL)
 		return TRUE;
 	if (!output.ok) {
-		*failure = g_strdup_printf("`%s -version` failed: %s", bin, output.err);
+		/* Translators: a program (e.g. ffmpeg), then what it printed on
+		 * stderr; "-version" is its option and stays as it is */
+		*failure = g_strdup_printf(_("`%s -version` failed: %s"), bin, output.err);
 		return TRUE;
 	}
 	*version = av1d_first_line(output.out);
 	if (*version == NULL)
-		*failure = g_strdup_printf("`%s -version` printed nothing", bin);
+		*failure = g_strdup_printf(_("`%s -version` printed nothing"), bin);
 	return TRUE;
 }
 
@@ -685,7 +704,10 @@ av1d_encoder_probe_ffmpeg(Av1dEncoderProbe *self,
 		return FALSE;
 	if (failure == NULL && !output.ok)
 		failure =
-			g_strdup_printf("`%s -encoders` failed: %s", self->ffmpeg_bin, output.err);
+			/* Translators: the ffmpeg program, then what it printed on
+			 * stderr; "-encoders" is its option and stays as it is */
+			g_strdup_printf(_("`%s -encoders` failed: %s"), self->ffmpeg_bin,
+					output.err);
 	if (failure != NULL) {
 		self->ffmpeg_error = g_steal_pointer(&failure);
 		return TRUE;
@@ -890,15 +912,18 @@ av1d_encoder_docker_qsv_problems(const Av1dEncoderProbe *probe)
 	g_autoptr(GString) problems = g_string_new(NULL);
 
 	if (!probe->docker_client) {
-		g_autofree gchar *msg = g_strdup_printf("cannot run %s: %s", probe->docker_bin,
+		/* Translators: the docker program, then why it cannot run */
+		g_autofree gchar *msg = g_strdup_printf(_("cannot run %s: %s"), probe->docker_bin,
 							probe->docker_error);
 		av1d_problems_add(problems, msg);
 	} else if (!probe->docker_server) {
 		g_autofree gchar *msg =
-			g_strdup_printf("docker daemon not reachable: %s", probe->docker_error);
+			g_strdup_printf(_("docker daemon not reachable: %s"), probe->docker_error);
 		av1d_problems_add(problems, msg);
 	} else if (!probe->image_present) {
-		g_autofree gchar *msg = g_strdup_printf("image %s not present: run `%s pull %s`",
+		/* Translators: the docker image, then the command that fetches it
+		 * (`docker pull IMAGE`) */
+		g_autofree gchar *msg = g_strdup_printf(_("image %s not present: run `%s pull %s`"),
 							probe->docker_image, probe->docker_bin,
 							probe->docker_image);
 		av1d_problems_add(problems, msg);
@@ -918,10 +943,10 @@ av1d_encoder_qsv_problems(const Av1dEncoderProbe *probe)
 
 	if (probe->ffmpeg_version == NULL) {
 		g_autofree gchar *msg =
-			g_strdup_printf("cannot run local ffmpeg: %s", probe->ffmpeg_error);
+			g_strdup_printf(_("cannot run local ffmpeg: %s"), probe->ffmpeg_error);
 		av1d_problems_add(problems, msg);
 	} else if (!av1d_encoder_probe_has_encoder(probe, "av1_qsv")) {
-		av1d_problems_add(problems, "local ffmpeg has no av1_qsv encoder");
+		av1d_problems_add(problems, _("local ffmpeg has no av1_qsv encoder"));
 	}
 	if (probe->render_node == NULL)
 		av1d_problems_add(problems, probe->render_error);
@@ -935,13 +960,16 @@ static gchar *
 av1d_encoder_software_problems(const Av1dEncoderProbe *probe)
 {
 	if (probe->ffmpeg_version == NULL)
-		return g_strdup_printf("cannot run local ffmpeg: %s (install ffmpeg, or set "
-				       "ffmpeg_bin)",
+		/* Translators: ffmpeg_bin is a config key, not translated */
+		return g_strdup_printf(_("cannot run local ffmpeg: %s (install ffmpeg, or set "
+					 "ffmpeg_bin)"),
 				       probe->ffmpeg_error);
 	if (av1d_encoder_probe_software_codec(probe) == NULL)
-		return g_strdup_printf("local ffmpeg %s has neither libsvtav1 nor libaom-av1 "
-				       "(install an ffmpeg built with SVT-AV1, e.g. Debian's "
-				       "`apt install ffmpeg`)",
+		/* Translators: %s is the ffmpeg program; libsvtav1 and libaom-av1
+		 * are encoder names */
+		return g_strdup_printf(_("local ffmpeg %s has neither libsvtav1 nor libaom-av1 "
+					 "(install an ffmpeg built with SVT-AV1, e.g. Debian's "
+					 "`apt install ffmpeg`)"),
 				       probe->ffmpeg_bin);
 	return NULL;
 }
@@ -952,8 +980,8 @@ av1d_encoder_describe_node(const Av1dEncoderProbe *probe)
 	const Av1dRenderNode *node = probe->render_node;
 
 	if (node->vendor_id == AV1D_PCI_VENDOR_INTEL)
-		return g_strdup_printf("Intel render node %s", node->path);
-	return g_strdup_printf("render node %s (cannot confirm an Intel GPU)", node->path);
+		return g_strdup_printf(_("Intel render node %s"), node->path);
+	return g_strdup_printf(_("render node %s (cannot confirm an Intel GPU)"), node->path);
 }
 
 /* the sentence for a backend whose requirements are met */
@@ -963,12 +991,16 @@ av1d_encoder_describe_ready(const Av1dEncoderProbe *probe, Av1dEncoderKind kind)
 	g_autofree gchar *node = NULL;
 
 	if (kind == AV1D_ENCODER_KIND_SOFTWARE)
-		return g_strdup_printf("local ffmpeg with %s",
+		/* Translators: %s is an encoder name such as libsvtav1 */
+		return g_strdup_printf(_("local ffmpeg with %s"),
 				       av1d_encoder_probe_software_codec(probe));
 	node = av1d_encoder_describe_node(probe);
 	if (kind == AV1D_ENCODER_KIND_QSV)
-		return g_strdup_printf("local ffmpeg with av1_qsv on %s", node);
-	return g_strdup_printf("docker %s answers, image %s is present, %s",
+		/* Translators: %s is e.g. "Intel render node /dev/dri/renderD128" */
+		return g_strdup_printf(_("local ffmpeg with av1_qsv on %s"), node);
+	/* Translators: the docker daemon's version, the image, then e.g. "Intel
+	 * render node /dev/dri/renderD128" */
+	return g_strdup_printf(_("docker %s answers, image %s is present, %s"),
 			       probe->docker_server_version, probe->docker_image, node);
 }
 
@@ -984,7 +1016,7 @@ av1d_encoder_problems(const Av1dEncoderProbe *probe, Av1dEncoderKind kind)
 		return av1d_encoder_software_problems(probe);
 	case AV1D_ENCODER_KIND_AUTO:
 	default:
-		return g_strdup("not a backend");
+		return g_strdup(_("not a backend"));
 	}
 }
 
@@ -1001,12 +1033,17 @@ av1d_encoder_choose_explicit(const Av1dEncoderProbe *probe,
 
 	if (problems != NULL) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_FAILED,
-			    "encoder '%s' is configured but unavailable: %s",
+			    /* Translators: the backend name (e.g. docker-qsv), then
+			     * what is missing */
+			    _("encoder '%s' is configured but unavailable: %s"),
 			    av1d_encoder_kind_to_string(kind), problems);
 		return FALSE;
 	}
 	ready = av1d_encoder_describe_ready(probe, kind);
-	*reason = g_strdup_printf("%s: configured; %s", av1d_encoder_kind_to_string(kind), ready);
+	/* Translators: the backend name (e.g. docker-qsv), then what makes it
+	 * ready (e.g. "local ffmpeg with libsvtav1") */
+	*reason =
+		g_strdup_printf(_("%s: configured; %s"), av1d_encoder_kind_to_string(kind), ready);
 	return TRUE;
 }
 
@@ -1034,14 +1071,18 @@ av1d_encoder_choose_auto(const Av1dEncoderProbe *probe,
 			if (why_not->len == 0)
 				*reason = g_strdup_printf("%s: %s", name, ready);
 			else
-				*reason = g_strdup_printf("%s: %s; using %s", name, why_not->str,
-							  ready);
+				/* Translators: the backend chosen (e.g. software),
+				 * why the better ones are unavailable, then what
+				 * makes this one ready */
+				*reason = g_strdup_printf(_("%s: %s; using %s"), name,
+							  why_not->str, ready);
 			return TRUE;
 		}
-		unavailable = g_strdup_printf("%s unavailable (%s)", name, problems);
+		/* Translators: a backend name (e.g. docker-qsv), then why */
+		unavailable = g_strdup_printf(_("%s unavailable (%s)"), name, problems);
 		av1d_problems_add(why_not, unavailable);
 	}
-	g_set_error(error, AV1D_ERROR, AV1D_ERROR_FAILED, "no usable AV1 encoder: %s",
+	g_set_error(error, AV1D_ERROR, AV1D_ERROR_FAILED, _("no usable AV1 encoder: %s"),
 		    why_not->str);
 	return FALSE;
 }
@@ -1074,26 +1115,38 @@ av1d_encoder_choose(const Av1dConfig *config,
 
 /* --- the report ---------------------------------------------------------- */
 
+/* each line of the report is one msgid, label included: translators keep the
+ * values in one column, 15 characters in for English */
+
 static void
 av1d_encoder_report_docker(const Av1dEncoderProbe *self, GString *str)
 {
 	if (!self->docker_client)
-		g_string_append_printf(str, "docker:        %s cannot run: %s\n", self->docker_bin,
-				       self->docker_error);
+		/* Translators: a line of `av1d check`: the docker program, then
+		 * why it cannot run; keep the values aligned with the other lines */
+		g_string_append_printf(str, _("docker:        %s cannot run: %s\n"),
+				       self->docker_bin, self->docker_error);
 	else if (!self->docker_server)
-		g_string_append_printf(str, "docker:        client %s, daemon not reachable: %s\n",
+		/* Translators: a line of `av1d check`: the docker program, then
+		 * why its daemon cannot be reached */
+		g_string_append_printf(str,
+				       _("docker:        client %s, daemon not reachable: %s\n"),
 				       self->docker_bin, self->docker_error);
 	else
-		g_string_append_printf(str, "docker:        client %s, daemon %s\n",
+		/* Translators: a line of `av1d check`: the docker program, then
+		 * the docker daemon's version */
+		g_string_append_printf(str, _("docker:        client %s, daemon %s\n"),
 				       self->docker_bin, self->docker_server_version);
 	if (self->image_present)
-		g_string_append_printf(str, "docker image:  %s present (%s)\n", self->docker_image,
-				       self->image_id);
+		/* Translators: a line of `av1d check`: the image, then its id */
+		g_string_append_printf(str, _("docker image:  %s present (%s)\n"),
+				       self->docker_image, self->image_id);
 	else if (self->image_error != NULL)
-		g_string_append_printf(str, "docker image:  %s not present: %s\n",
+		/* Translators: a line of `av1d check`: the image, then why */
+		g_string_append_printf(str, _("docker image:  %s not present: %s\n"),
 				       self->docker_image, self->image_error);
 	else
-		g_string_append_printf(str, "docker image:  %s unknown (no docker daemon)\n",
+		g_string_append_printf(str, _("docker image:  %s unknown (no docker daemon)\n"),
 				       self->docker_image);
 }
 
@@ -1102,44 +1155,73 @@ av1d_encoder_report_node(const Av1dEncoderProbe *self, const Av1dRenderNode *nod
 {
 	g_autofree gchar *group = av1d_render_node_describe_group(node);
 	g_autofree gchar *vendor = NULL;
+	g_autofree gchar *access = NULL;
 
 	if (node->vendor_id == 0)
-		vendor = g_strdup("vendor unknown");
+		/* Translators: the PCI vendor of a render node is unknown */
+		vendor = g_strdup(_("vendor unknown"));
+	else if (node->vendor_id == AV1D_PCI_VENDOR_INTEL)
+		/* Translators: a PCI vendor id */
+		vendor = g_strdup_printf(_("vendor 0x%04x (Intel)"), node->vendor_id);
 	else
-		vendor =
-			g_strdup_printf("vendor 0x%04x%s", node->vendor_id,
-					node->vendor_id == AV1D_PCI_VENDOR_INTEL ? " (Intel)" : "");
-	g_string_append_printf(str, "render node:   %s: %s, group %s, ", node->path, vendor, group);
+		/* Translators: a PCI vendor id */
+		vendor = g_strdup_printf(_("vendor 0x%04x"), node->vendor_id);
 	if (node->accessible)
-		g_string_append(str, "read-write ok");
+		/* Translators: av1d may open the render node for reading and
+		 * writing */
+		access = g_strdup(_("read-write ok"));
 	else
-		g_string_append_printf(str, "cannot open read-write: %s", node->access_error);
-	g_string_append(str, node == self->render_node ? ", selected\n" : "\n");
+		/* Translators: %s is the system's error */
+		access = g_strdup_printf(_("cannot open read-write: %s"), node->access_error);
+	if (node == self->render_node)
+		/* Translators: a line of `av1d check`: the render node, its vendor
+		 * ("vendor 0x8086 (Intel)"), its group ("render (gid 105)") and
+		 * whether av1d may open it ("read-write ok"); it is the one used */
+		g_string_append_printf(str, _("render node:   %s: %s, group %s, %s, selected\n"),
+				       node->path, vendor, group, access);
+	else
+		/* Translators: a line of `av1d check`: the render node, its vendor
+		 * ("vendor 0x8086 (Intel)"), its group ("render (gid 105)") and
+		 * whether av1d may open it ("read-write ok") */
+		g_string_append_printf(str, _("render node:   %s: %s, group %s, %s\n"), node->path,
+				       vendor, group, access);
 }
 
 static void
 av1d_encoder_report_ffmpeg(const Av1dEncoderProbe *self, GString *str)
 {
 	if (self->ffmpeg_version != NULL)
-		g_string_append_printf(str, "ffmpeg:        %s (%s)\n", self->ffmpeg_version,
+		/* Translators: a line of `av1d check`: ffmpeg's version line, then
+		 * the program */
+		g_string_append_printf(str, _("ffmpeg:        %s (%s)\n"), self->ffmpeg_version,
 				       self->ffmpeg_bin);
 	else
-		g_string_append_printf(str, "ffmpeg:        %s cannot run: %s\n", self->ffmpeg_bin,
-				       self->ffmpeg_error);
+		/* Translators: a line of `av1d check`: the program, then why it
+		 * cannot run */
+		g_string_append_printf(str, _("ffmpeg:        %s cannot run: %s\n"),
+				       self->ffmpeg_bin, self->ffmpeg_error);
 	if (self->ffmpeg_version != NULL && self->ffmpeg_error != NULL)
-		g_string_append_printf(str, "               %s\n", self->ffmpeg_error);
+		/* Translators: a line of `av1d check` that continues the ffmpeg
+		 * line with an error: indent it as far as the values above */
+		g_string_append_printf(str, _("               %s\n"), self->ffmpeg_error);
 	if (self->ffmpeg_av1_encoders[0] != NULL) {
 		g_autofree gchar *list = g_strjoinv(", ", self->ffmpeg_av1_encoders);
-		g_string_append_printf(str, "AV1 encoders:  %s\n", list);
+		/* Translators: a line of `av1d check`: a list of encoder names */
+		g_string_append_printf(str, _("AV1 encoders:  %s\n"), list);
 	} else {
-		g_string_append(str, "AV1 encoders:  none\n");
+		/* Translators: a line of `av1d check`: ffmpeg has no AV1 encoder */
+		g_string_append(str, _("AV1 encoders:  none\n"));
 	}
 	if (self->ffprobe_version != NULL)
-		g_string_append_printf(str, "ffprobe:       %s (%s)\n", self->ffprobe_version,
+		/* Translators: a line of `av1d check`: ffprobe's version line, then
+		 * the program */
+		g_string_append_printf(str, _("ffprobe:       %s (%s)\n"), self->ffprobe_version,
 				       self->ffprobe_bin);
 	else
-		g_string_append_printf(str, "ffprobe:       %s cannot run: %s\n", self->ffprobe_bin,
-				       self->ffprobe_error);
+		/* Translators: a line of `av1d check`: the program, then why it
+		 * cannot run */
+		g_string_append_printf(str, _("ffprobe:       %s cannot run: %s\n"),
+				       self->ffprobe_bin, self->ffprobe_error);
 }
 
 /* what to do about each missing piece of docker-qsv, for `check` */
@@ -1147,27 +1229,39 @@ static void
 av1d_encoder_report_fixes(const Av1dEncoderProbe *self, GString *str)
 {
 	if (!self->docker_client) {
-		g_string_append_printf(str, "fix:           install Docker Engine (Debian: apt install "
-					    "docker.io) or set docker_bin\n");
+		/* Translators: a line of `av1d check`; docker_bin is a config key,
+		 * the command stays as it is */
+		g_string_append(str, _("fix:           install Docker Engine (Debian: apt install "
+				       "docker.io) or set docker_bin\n"));
 	} else if (!self->docker_server && self->docker_error != NULL &&
 		   strstr(self->docker_error, "permission denied") != NULL) {
 		g_string_append_printf(str,
-				       "fix:           uid %u may not use the Docker socket: add "
-				       "the daemon's user to group docker (usermod -aG docker "
-				       "USER), then restart av1d\n",
+				       /* Translators: a line of `av1d check`: %u is a
+					* user id; the command stays as it is, USER
+					* stands for the user name */
+				       _("fix:           uid %u may not use the Docker socket: add "
+					 "the daemon's user to group docker (usermod -aG docker "
+					 "USER), then restart av1d\n"),
 				       self->uid);
 	} else if (!self->docker_server) {
-		g_string_append(str, "fix:           start the engine (systemctl start docker) or "
-				     "set DOCKER_HOST to one that runs; `docker info` must answer "
-				     "as the daemon's user\n");
+		/* Translators: a line of `av1d check`; the commands and
+		 * DOCKER_HOST stay as they are */
+		g_string_append(str, _("fix:           start the engine (systemctl start docker) "
+				       "or set DOCKER_HOST to one that runs; `docker info` must "
+				       "answer as the daemon's user\n"));
 	} else if (!self->image_present) {
-		g_string_append_printf(str, "fix:           %s pull %s (or set docker_image)\n",
+		/* Translators: a line of `av1d check`: the command `docker pull
+		 * IMAGE`; docker_image is a config key */
+		g_string_append_printf(str, _("fix:           %s pull %s (or set docker_image)\n"),
 				       self->docker_bin, self->docker_image);
 	}
 	if (self->render_node == NULL && self->render_nodes->len == 0)
-		g_string_append(str, "fix:           docker-qsv and qsv need an Intel GPU: set "
-				     "gpu_device to its render node (/dev/dri/renderD128), or "
-				     "encoder = \"software\"\n");
+		/* Translators: a line of `av1d check`; gpu_device and encoder are
+		 * config keys, "software" their value, docker-qsv and qsv backend
+		 * names: all stay as they are */
+		g_string_append(str, _("fix:           docker-qsv and qsv need an Intel GPU: set "
+				       "gpu_device to its render node (/dev/dri/renderD128), or "
+				       "encoder = \"software\"\n"));
 }
 
 gchar *
@@ -1178,16 +1272,26 @@ av1d_encoder_probe_to_string(const Av1dEncoderProbe *self)
 	g_return_val_if_fail(self != NULL, NULL);
 
 	av1d_encoder_report_docker(self, str);
-	g_string_append_printf(str, "gpu_device:    %s%s\n", self->gpu_device,
-			       self->gpu_device_is_dir ? " (folder)" : "");
+	if (self->gpu_device_is_dir)
+		/* Translators: a line of `av1d check`; gpu_device is a config key,
+		 * not translated; %s is a folder */
+		g_string_append_printf(str, _("gpu_device:    %s (folder)\n"), self->gpu_device);
+	else
+		/* Translators: a line of `av1d check`; gpu_device is a config key,
+		 * not translated */
+		g_string_append_printf(str, _("gpu_device:    %s\n"), self->gpu_device);
 	for (guint i = 0; i < self->render_nodes->len; i++)
 		av1d_encoder_report_node(self, g_ptr_array_index(self->render_nodes, i), str);
 	if (self->render_error != NULL)
-		g_string_append_printf(str, "render node:   none usable: %s\n", self->render_error);
+		/* Translators: a line of `av1d check`: %s says why */
+		g_string_append_printf(str, _("render node:   none usable: %s\n"),
+				       self->render_error);
 	av1d_encoder_report_ffmpeg(self, str);
-	g_string_append_printf(str, "daemon user:   uid %u, gid %u\n", self->uid, self->gid);
+	/* Translators: a line of `av1d check`: the user and group ids av1d runs as */
+	g_string_append_printf(str, _("daemon user:   uid %u, gid %u\n"), self->uid, self->gid);
 	for (guint i = 0; i < self->notes->len; i++)
-		g_string_append_printf(str, "warning:       %s\n",
+		/* Translators: a line of `av1d check` */
+		g_string_append_printf(str, _("warning:       %s\n"),
 				       (const gchar *)g_ptr_array_index(self->notes, i));
 	av1d_encoder_report_fixes(self, str);
 	return g_string_free(g_steal_pointer(&str), FALSE);

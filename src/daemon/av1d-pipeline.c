@@ -3,7 +3,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -196,7 +198,10 @@ av1d_pipeline_size_gate_reason(guint64 new_bytes, guint64 orig_bytes, gdouble ma
 	g_autofree gchar *orig_str = av1d_format_bytes(orig_bytes);
 	gdouble ratio = orig_bytes > 0 ? (gdouble)new_bytes / (gdouble)orig_bytes : 1.0;
 
-	return g_strdup_printf("rejected: new %s vs orig %s (%.1f%% > %g%%)", new_str, orig_str,
+	/* Translators: the size of the new file, the size of the original,
+	 * the ratio of the two in percent, then the configured limit in
+	 * percent (max_size_ratio) */
+	return g_strdup_printf(_("rejected: new %s vs orig %s (%.1f%% > %g%%)"), new_str, orig_str,
 			       ratio * 100.0, max_ratio * 100.0);
 }
 
@@ -213,6 +218,7 @@ av1d_pipeline_swap_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 	g_autofree gchar *recovered = NULL;
 	Av1dFileIdentity output_identity;
 	g_autofree gchar *reason = NULL;
+	gdouble saved;
 
 	if (!av1d_swap_run_finish(result, &output_identity, &error)) {
 		/* settle whatever the failed step left: both outcomes are safe */
@@ -230,12 +236,28 @@ av1d_pipeline_swap_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 	data->job->identity = output_identity;
 	g_free(data->job->output_path);
 	data->job->output_path = g_strdup(req->output_path);
-	reason = g_strdup_printf("saved %.1f%%: %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
-				 " bytes%s",
-				 100.0 - 100.0 * (gdouble)data->job->new_bytes /
-					     (gdouble)MAX(data->job->original_bytes, 1),
-				 data->job->original_bytes, data->job->new_bytes,
-				 data->context.config->keep_backup ? "; original kept as backup" : "");
+	saved = 100.0 - 100.0 * (gdouble)data->job->new_bytes /
+				(gdouble)MAX(data->job->original_bytes, 1);
+	if (data->context.config->keep_backup)
+		reason = g_strdup_printf(
+		    g_dngettext(GETTEXT_PACKAGE,
+				/* Translators: the percentage saved, the original
+				 * size in bytes, then the new size in bytes */
+				"saved %.1f%%: %" PRIu64 " -> %" PRIu64
+				" byte; original kept as backup",
+				"saved %.1f%%: %" PRIu64 " -> %" PRIu64
+				" bytes; original kept as backup",
+				(gulong)data->job->new_bytes),
+		    saved, data->job->original_bytes, data->job->new_bytes);
+	else
+		reason = g_strdup_printf(
+		    g_dngettext(GETTEXT_PACKAGE,
+				/* Translators: the percentage saved, the original
+				 * size in bytes, then the new size in bytes */
+				"saved %.1f%%: %" PRIu64 " -> %" PRIu64 " byte",
+				"saved %.1f%%: %" PRIu64 " -> %" PRIu64 " bytes",
+				(gulong)data->job->new_bytes),
+		    saved, data->job->original_bytes, data->job->new_bytes);
 	av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_SUCCESS, reason);
 	av1d_pipeline_log_end(data->job, AV1D_MSG_JOB_SWAPPED, G_LOG_LEVEL_INFO);
 	g_task_return_boolean(task, TRUE);
@@ -383,11 +405,15 @@ av1d_pipeline_encode_cb(GObject *source, GAsyncResult *result, gpointer user_dat
 	if (stderr_tail != NULL && strstr(stderr_tail, "No space left on device") != NULL) {
 		av1d_pipeline_fail(g_steal_pointer(&task),
 				   g_error_new(AV1D_ERROR, AV1D_ERROR_NO_SPACE,
-					       "No space left on device while writing %s", temp));
+					       /* Translators: %s is the temporary output
+						* file */
+					       _("No space left on device while writing %s"),
+					       temp));
 		return;
 	}
 	if (stat(temp, &st) != 0) {
-		reason = g_strdup_printf("encoder finished but wrote no output %s: %s", temp,
+		/* Translators: the temporary output file, then the system's error */
+		reason = g_strdup_printf(_("encoder finished but wrote no output %s: %s"), temp,
 					 g_strerror(errno));
 		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, reason);
 		g_task_return_boolean(task, TRUE);
@@ -474,7 +500,8 @@ av1d_pipeline_run_async(const Av1dPipelineContext *context,
 	g_task_set_source_tag(task, av1d_pipeline_run_async);
 
 	if (!av1d_pipeline_begin(data, &error)) {
-		g_autofree gchar *reason = g_strdup_printf("cannot start: %s", error->message);
+		/* Translators: %s says why the job could not start */
+		g_autofree gchar *reason = g_strdup_printf(_("cannot start: %s"), error->message);
 		if (job->status == AV1D_JOB_STATUS_PENDING)
 			av1d_job_set_status(job, AV1D_JOB_STATUS_RUNNING, NULL);
 		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, reason);

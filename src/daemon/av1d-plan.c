@@ -2,6 +2,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "av1d-error.h"
 #include "av1d-plan.h"
 
@@ -164,7 +166,7 @@ plan_paths(Av1dPlan *plan, const gchar *source_path, GError **error)
 		g_autofree gchar *display = g_filename_display_name(source_path);
 
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-			    "planning %s: not a file name", display);
+			    _("planning %s: not a file name"), display);
 		return FALSE;
 	}
 	/* ".hidden" is all stem */
@@ -211,7 +213,8 @@ plan_track_new(const Av1dStreamInfo *s, gint type_index)
 static const gchar *
 language_label(const gchar *language)
 {
-	return language != NULL ? language : "untagged";
+	/* Translators: a stream without a language tag */
+	return language != NULL ? language : _("untagged");
 }
 
 static void
@@ -222,11 +225,13 @@ plan_video(Av1dPlan *plan, const Av1dStreamInfo *s, gint type_index, const Av1dD
 		return;
 	}
 	if (s->is_attached_pic)
-		add_note(plan, "dropping video stream #%d (%s): cover art", s->index,
-			 s->codec_name ? s->codec_name : "unknown codec");
+		/* Translators: the stream index, then its codec (e.g. mjpeg) */
+		add_note(plan, _("dropping video stream #%d (%s): cover art"), s->index,
+			 s->codec_name ? s->codec_name : _("unknown codec"));
 	else
-		add_note(plan, "dropping video stream #%d (%s): only the first video is encoded",
-			 s->index, s->codec_name ? s->codec_name : "unknown codec");
+		/* Translators: the stream index, then its codec (e.g. h264) */
+		add_note(plan, _("dropping video stream #%d (%s): only the first video is encoded"),
+			 s->index, s->codec_name ? s->codec_name : _("unknown codec"));
 }
 
 /* audio: everything not excluded, but never nothing */
@@ -242,14 +247,18 @@ plan_audio(Av1dPlan *plan, GPtrArray *candidates, const gchar *const *exclude)
 			g_ptr_array_add(dropped, track);
 	}
 	if (dropped->len > 0 && dropped->len == candidates->len) {
-		add_note(plan, "all audio is in excluded languages; keeping all audio");
+		/* Translators: excluded languages are those of exclude_languages
+		 * in the config */
+		add_note(plan, _("all audio is in excluded languages; keeping all audio"));
 		g_ptr_array_set_size(dropped, 0);
 	}
 	for (guint i = 0; i < candidates->len; i++) {
 		Av1dPlanTrack *track = candidates->pdata[i];
 
 		if (g_ptr_array_find(dropped, track, NULL)) {
-			add_note(plan, "dropping audio stream #%d (%s): excluded language",
+			/* Translators: the stream index, then its language tag
+			 * (e.g. rus) */
+			add_note(plan, _("dropping audio stream #%d (%s): excluded language"),
 				 track->input_index, track->language);
 			plan_track_free(track);
 		} else {
@@ -264,15 +273,18 @@ plan_subtitle(Av1dPlan *plan, const Av1dStreamInfo *s, gint type_index, const gc
 	Av1dPlanTrack *track;
 
 	if (is_excluded_language(s->language, exclude)) {
-		add_note(plan, "dropping subtitle stream #%d (%s): excluded language", s->index,
+		/* Translators: the stream index, then its language tag (e.g. rus) */
+		add_note(plan, _("dropping subtitle stream #%d (%s): excluded language"), s->index,
 			 s->language);
 		return;
 	}
 	track = plan_track_new(s, type_index);
 	if (track->to_srt)
 		add_note(plan,
-			 "converting subtitle stream #%d (%s) from %s to SRT: "
-			 "Matroska cannot carry %s",
+			 /* Translators: the stream index, its language tag (or
+			  * "untagged"), its codec, then the codec again */
+			 _("converting subtitle stream #%d (%s) from %s to SRT: "
+			   "Matroska cannot carry %s"),
 			 s->index, language_label(s->language), s->codec_name, s->codec_name);
 	g_ptr_array_add(plan->subtitles, track);
 }
@@ -303,13 +315,16 @@ plan_streams(Av1dPlan *plan,
 			plan->n_attachments++;
 			break;
 		case AV1D_STREAM_TYPE_DATA:
-			add_note(plan, "dropping data stream #%d (%s): Matroska cannot carry it",
-				 s->index, s->codec_name ? s->codec_name : "unknown codec");
+			/* Translators: the stream index, then its codec */
+			add_note(plan, _("dropping data stream #%d (%s): Matroska cannot carry it"),
+				 s->index, s->codec_name ? s->codec_name : _("unknown codec"));
 			break;
 		case AV1D_STREAM_TYPE_OTHER:
 		default:
-			add_note(plan, "dropping stream #%d of unknown type %s", s->index,
-				 s->codec_type ? s->codec_type : "(none)");
+			/* Translators: the stream index, then ffprobe's codec_type
+			 * (e.g. "attachment"), or "(none)" */
+			add_note(plan, _("dropping stream #%d of unknown type %s"), s->index,
+				 s->codec_type ? s->codec_type : _("(none)"));
 			break;
 		}
 	}
@@ -332,8 +347,13 @@ av1d_plan_new(const Av1dMediaInfo *info,
 
 	display = g_filename_display_name(source_path);
 	if (decision->action != AV1D_ACTION_ENCODE) {
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS, "planning %s: skipped (%s)",
-			    display, decision->skip_reason ? decision->skip_reason : "no reason");
+		if (decision->skip_reason != NULL)
+			g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
+				    /* Translators: a file, then why it is skipped */
+				    _("planning %s: skipped (%s)"), display, decision->skip_reason);
+		else
+			g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
+				    _("planning %s: skipped (no reason)"), display);
 		return NULL;
 	}
 	if (config != NULL)
@@ -348,7 +368,7 @@ av1d_plan_new(const Av1dMediaInfo *info,
 	plan_streams(plan, info, decision, exclude);
 	if (plan->video == NULL) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-			    "planning %s: video stream #%d is not in the file", display,
+			    _("planning %s: video stream #%d is not in the file"), display,
 			    decision->video_index);
 		return NULL;
 	}
@@ -558,19 +578,21 @@ check_backend_params(const Av1dBackendParams *params, GError **error)
 	if (!qsv && params->kind != AV1D_ENCODER_KIND_SOFTWARE) {
 		g_set_error(
 			error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-			"encoder kind %s must be resolved to a backend before building a command",
+			/* Translators: %s is "auto" or "(invalid)", not translated */
+			_("encoder kind %s must be resolved to a backend before building a "
+			  "command"),
 			params->kind == AV1D_ENCODER_KIND_AUTO ? "auto" : "(invalid)");
 		return FALSE;
 	}
 	if (qsv && (params->render_node == NULL || params->render_node[0] == '\0')) {
 		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-				    "the QSV encoders need a render node");
+				    _("the QSV encoders need a render node"));
 		return FALSE;
 	}
 	if (params->kind == AV1D_ENCODER_KIND_DOCKER_QSV &&
 	    (params->docker_image == NULL || params->docker_image[0] == '\0')) {
 		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-				    "the docker-qsv encoder needs a docker image");
+				    _("the docker-qsv encoder needs a docker image"));
 		return FALSE;
 	}
 	return TRUE;
@@ -589,7 +611,7 @@ av1d_plan_build_argv(const Av1dPlan *plan,
 
 	if (decision->action != AV1D_ACTION_ENCODE) {
 		g_set_error_literal(error, AV1D_ERROR, AV1D_ERROR_INVALID_ARGS,
-				    "a skipped file has no command");
+				    _("a skipped file has no command"));
 		return NULL;
 	}
 	if (!check_backend_params(params, error))

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <signal.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "av1d-error.h"
 #include "av1d-runner.h"
 
@@ -190,7 +192,9 @@ av1d_runner_stderr_last_lines(Av1dRunner *self)
 			g_ptr_array_add(kept, lines[i]);
 	}
 	if (kept->len == 0)
-		return g_strdup("(nothing on stderr)");
+		/* Translators: stands for the encoder's last stderr lines in an
+		 * error message */
+		return g_strdup(_("(nothing on stderr)"));
 	first = kept->len > AV1D_RUNNER_ERROR_LINES ? kept->len - AV1D_RUNNER_ERROR_LINES : 0;
 	g_ptr_array_add(kept, NULL);
 	return g_strjoinv("\n", (gchar **)kept->pdata + first);
@@ -269,8 +273,10 @@ av1d_runner_check_size(Av1dRunner *self, gboolean end)
 	projected = g_format_size(self->projected_bytes);
 	limit = g_format_size(self->max_projected_bytes);
 	source = g_format_size(self->source_bytes);
-	self->abort_message = g_strdup_printf("aborted early: projected size %s exceeds %s "
-					      "(%.0f%% encoded, source %s)",
+	/* Translators: the projected output size, the limit (max_size_ratio of
+	 * the source), the percentage encoded so far, then the source size */
+	self->abort_message = g_strdup_printf(_("aborted early: projected size %s exceeds %s "
+						"(%.0f%% encoded, source %s)"),
 					      projected, limit, self->progress * 100, source);
 	g_info("%s: %s", av1d_runner_name(self), self->abort_message);
 	av1d_runner_stop(self, AV1D_RUNNER_STOP_TOO_BIG);
@@ -370,7 +376,8 @@ av1d_runner_check_exit(Av1dRunner *self, GError **error)
 		return FALSE;
 	}
 	if (self->stop == AV1D_RUNNER_STOP_CANCELLED) {
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CANCELLED, "%s cancelled",
+		/* Translators: %s is the program, e.g. ffmpeg or docker */
+		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CANCELLED, _("%s cancelled"),
 			    av1d_runner_name(self));
 		return FALSE;
 	}
@@ -381,12 +388,17 @@ av1d_runner_check_exit(Av1dRunner *self, GError **error)
 		gint sig = g_subprocess_get_term_sig(self->proc);
 
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_ENCODE_FAILED,
-			    "%s was killed by signal %d (%s): %s", av1d_runner_name(self), sig,
+			    /* Translators: the program (e.g. ffmpeg), the signal
+			     * number and name, then its last lines on stderr */
+			    _("%s was killed by signal %d (%s): %s"), av1d_runner_name(self), sig,
 			    g_strsignal(sig), lines);
 		return FALSE;
 	}
-	g_set_error(error, AV1D_ERROR, AV1D_ERROR_ENCODE_FAILED, "%s exited with status %d: %s",
-		    av1d_runner_name(self), g_subprocess_get_exit_status(self->proc), lines);
+	g_set_error(error, AV1D_ERROR, AV1D_ERROR_ENCODE_FAILED,
+		    /* Translators: the program (e.g. ffmpeg), its exit status, then
+		     * its last lines on stderr */
+		    _("%s exited with status %d: %s"), av1d_runner_name(self),
+		    g_subprocess_get_exit_status(self->proc), lines);
 	return FALSE;
 }
 
@@ -612,7 +624,8 @@ av1d_runner_spawn(Av1dRunner *self, GError **error)
 		    g_error_matches(error_local, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT)
 			    ? AV1D_ERROR_NOT_FOUND
 			    : AV1D_ERROR_ENCODE_FAILED,
-		    "cannot start %s: %s", self->argv[0], error_local->message);
+		    /* Translators: the program, then the system's error */
+		    _("cannot start %s: %s"), self->argv[0], error_local->message);
 	return NULL;
 }
 
