@@ -27,7 +27,7 @@ typedef struct {
 	gint wd;
 	guint32 mask;
 	guint32 cookie;
-	gint64 read_at; /* monotonic µs */
+	gint64 reached_at; /* monotonic µs when processing first got to it, 0 before */
 	gchar *name;	/* NULL for events about the watched directory itself */
 } RawEvent;
 
@@ -297,7 +297,7 @@ static void
 av1d_inotify_wait_for_partner(Av1dInotify *self, const RawEvent *moved_from)
 {
 	gint64 wait_ms =
-		AV1D_INOTIFY_MOVE_PAIR_MS - (g_get_monotonic_time() - moved_from->read_at) / 1000;
+		AV1D_INOTIFY_MOVE_PAIR_MS - (g_get_monotonic_time() - moved_from->reached_at) / 1000;
 
 	if (self->pair_source != NULL)
 		return;
@@ -306,6 +306,31 @@ av1d_inotify_wait_for_partner(Av1dInotify *self, const RawEvent *moved_from)
 	g_source_set_callback(self->pair_source, on_pair_timeout, self, NULL);
 	g_source_set_name(self->pair_source, "av1d inotify move pairing");
 	g_source_attach(self->pair_source, self->context);
+}
+
+static void
+av1d_inotify_parse(Av1dInotify *self, gssize len);
+
+/* up to @max_reads reads of what the kernel has queued (the fd does not
+ * block); returns how many events came */
+static guint
+av1d_inotify_read(Av1dInotify *self, guint max_reads)
+{
+	guint before = self->events.length;
+
+	for (guint i = 0; self->fd >= 0 && i < max_reads; i++) {
+		gssize len = read(self->fd, self->buffer, READ_BUFFER_SIZE);
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0) {
+			if (len < 0 && errno != EAGAIN)
+				g_message("reading inotify events: %s", g_strerror(errno));
+			break;
+		}
+		av1d_inotify_parse(self, len);
+	}
+	return self->events.length - before;
 }
 
 /* delivers what was read, in order; an IN_MOVED_FROM whose partner may still
@@ -333,7 +358,15 @@ av1d_inotify_process(Av1dInotify *self)
 		if ((raw->mask & IN_MOVED_FROM) != 0) {
 			GList *partner = av1d_inotify_find_partner(self, self->events.head);
 
-			if (partner == NULL && g_get_monotonic_time() - raw->read_at <
+			/* the kernel queues both halves of a rename together: when
+			 * the read ended between them, the other is waiting there */
+			if (partner == NULL && av1d_inotify_read(self, READS_PER_DISPATCH) > 0)
+				partner = av1d_inotify_find_partner(self, self->events.head);
+			/* the wait counts from here, not from the read: delivering
+			 * what came before may have taken longer than the wait */
+			if (raw->reached_at == 0)
+				raw->reached_at = g_get_monotonic_time();
+			if (partner == NULL && g_get_monotonic_time() - raw->reached_at <
 						       AV1D_INOTIFY_MOVE_PAIR_MS * 1000) {
 				av1d_inotify_wait_for_partner(self, raw);
 				return TRUE;
@@ -376,7 +409,6 @@ on_pair_timeout(gpointer user_data)
 static void
 av1d_inotify_parse(Av1dInotify *self, gssize len)
 {
-	gint64 now = g_get_monotonic_time();
 	gssize offset = 0;
 
 	while (offset + (gssize)sizeof(struct inotify_event) <= len) {
@@ -386,7 +418,6 @@ av1d_inotify_parse(Av1dInotify *self, gssize len)
 		raw->wd = kevent->wd;
 		raw->mask = kevent->mask;
 		raw->cookie = kevent->cookie;
-		raw->read_at = now;
 		/* the name is NUL-padded to the length the kernel gives */
 		if (kevent->len > 0 && kevent->name[0] != '\0')
 			raw->name = g_strndup(kevent->name, kevent->len);
@@ -400,18 +431,7 @@ on_readable(gint fd, GIOCondition condition, gpointer user_data)
 {
 	Av1dInotify *self = user_data;
 
-	for (guint i = 0; i < READS_PER_DISPATCH; i++) {
-		gssize len = read(fd, self->buffer, READ_BUFFER_SIZE);
-
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0) {
-			if (len < 0 && errno != EAGAIN)
-				g_message("reading inotify events: %s", g_strerror(errno));
-			break;
-		}
-		av1d_inotify_parse(self, len);
-	}
+	av1d_inotify_read(self, READS_PER_DISPATCH);
 	/* a partner search waiting on the timer is not cut short: it ends with
 	 * the timer or when the partner turns up in what was just read */
 	if (self->pair_source != NULL) {
