@@ -184,9 +184,7 @@ av1d_command_run_once(const Av1dConfig *config,
 		status = 1;
 	}
 	/* stop running encodes (on a signal) and wait until their temps are gone */
-	av1d_manager_cancel_all(manager);
-	while (!av1d_manager_is_idle(manager))
-		g_main_context_iteration(NULL, TRUE);
+	av1d_manager_stop(manager);
 	g_source_remove(sigterm_id);
 	g_source_remove(sigint_id);
 	return status;
