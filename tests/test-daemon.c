@@ -306,12 +306,67 @@ test_restart_finds_new_files_only(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(second, ==, "Before.mkv,While Down.mkv");
 }
 
+static gboolean
+wait_for_file(const gchar *path, gboolean present)
+{
+	gint64 give_up = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+	while (g_file_test(path, G_FILE_TEST_EXISTS) != present) {
+		if (g_get_monotonic_time() > give_up)
+			return FALSE;
+		g_usleep(20 * 1000);
+	}
+	return TRUE;
+}
+
+/* the temp is where the encode was planned, whatever the job's path became:
+ * a file renamed while it encodes leaves no multi-GB temp behind */
+static void
+test_rename_while_encoding_leaves_no_temp(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *ffmpeg =
+	    g_build_filename(g_getenv("G_TEST_SRCDIR"), "top", "fake-ffmpeg", NULL);
+	g_autofree gchar *text = g_strdup_printf(
+	    "library_roots = [\"%s\"]\nmin_bytes = 1000\nstable_secs = 1\njob_state_dir = \"%s\"\n"
+	    "ffmpeg_bin = \"%s\"\nencoder = \"software\"\n",
+	    fx->library, fx->state, ffmpeg);
+	g_autofree gchar *old_temp = g_build_filename(fx->library, ".Old Name.av1d-tmp.mkv", NULL);
+	g_autofree gchar *new_temp = g_build_filename(fx->library, ".New Name.av1d-tmp.mkv", NULL);
+	g_autofree gchar *old_path = g_build_filename(fx->library, "Old Name.mkv", NULL);
+	g_autofree gchar *new_path = g_build_filename(fx->library, "New Name.mkv", NULL);
+	g_autofree gchar *before = NULL, *after = NULL, *left = NULL;
+
+	g_assert_true(g_file_set_contents(fx->config, text, -1, NULL));
+	av1d_test_copy_media("h264-eng-rus.mkv", fx->library, "Old Name.mkv");
+	g_setenv("FAKE_FFMPEG_BLOCKS", "3000", TRUE);
+	g_setenv("FAKE_FFMPEG_INTERVAL", "0.1", TRUE);
+	g_setenv("FAKE_FFMPEG_TOUCH_OUTPUT", "1", TRUE);
+	start_daemon(fx);
+	g_unsetenv("FAKE_FFMPEG_BLOCKS");
+	g_unsetenv("FAKE_FFMPEG_INTERVAL");
+	g_unsetenv("FAKE_FFMPEG_TOUCH_OUTPUT");
+	g_assert_true(wait_for_file(old_temp, TRUE));
+	before = av1d_test_checksum(old_path);
+	move(fx->library, "Old Name.mkv", fx->library, "New Name.mkv");
+	/* the encode starts over under the new name */
+	g_assert_true(wait_for_file(new_temp, TRUE));
+	g_assert_false(g_file_test(old_temp, G_FILE_TEST_EXISTS));
+	stop_daemon(fx);
+	g_assert_false(g_file_test(new_temp, G_FILE_TEST_EXISTS));
+	left = av1d_test_list_dir(fx->library);
+	g_assert_cmpstr(left, ==, "New Name.mkv");
+	after = av1d_test_checksum(new_path);
+	g_assert_cmpstr(after, ==, before);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+	ADD("/av1d/daemon/rename-while-encoding-leaves-no-temp",
+	    test_rename_while_encoding_leaves_no_temp);
 	ADD("/av1d/daemon/slow-writer-is-queued-once-after-it-closes",
 	    test_slow_writer_is_queued_once_after_close);
 	ADD("/av1d/daemon/moves-and-new-folders-are-queued", test_moves_and_new_folders);

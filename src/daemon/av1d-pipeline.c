@@ -126,10 +126,20 @@ av1d_pipeline_finish_job(Av1dPipelineData *data, Av1dJobStatus status, const gch
 	}
 }
 
+/* the plan's temp, named when the encode was planned: the job's path
+ * follows a rename made meanwhile, the temp stays where ffmpeg wrote it */
+static gchar *
+av1d_pipeline_temp_path(Av1dPipelineData *data)
+{
+	if (data->plan != NULL)
+		return g_strdup(data->plan->temp_path);
+	return av1d_sidecar_temp_path(data->job->source_path);
+}
+
 static void
 av1d_pipeline_remove_temp(Av1dPipelineData *data)
 {
-	g_autofree gchar *temp = av1d_sidecar_temp_path(data->job->source_path);
+	g_autofree gchar *temp = av1d_pipeline_temp_path(data);
 
 	if (g_unlink(temp) != 0 && errno != ENOENT)
 		g_warning("cannot remove %s: %s", temp, g_strerror(errno));
@@ -376,7 +386,7 @@ av1d_pipeline_encode_cb(GObject *source, GAsyncResult *result, gpointer user_dat
 	g_autoptr(GTask) task = user_data;
 	Av1dPipelineData *data = g_task_get_task_data(task);
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *temp = av1d_sidecar_temp_path(data->job->source_path);
+	g_autofree gchar *temp = av1d_pipeline_temp_path(data);
 	g_autofree gchar *reason = NULL;
 	g_autofree gchar *stderr_tail = NULL;
 	GCancellable *cancellable;
