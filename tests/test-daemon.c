@@ -306,6 +306,24 @@ test_restart_finds_new_files_only(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(second, ==, "Before.mkv,While Down.mkv");
 }
 
+/* a folder renamed within the library takes its jobs along: one job each,
+ * under the new name, nothing queued again */
+static void
+test_folder_rename_moves_its_jobs(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *final = NULL;
+
+	make_file(fx->library, "Show/S01/E01.mkv", 4096);
+	make_file(fx->library, "Show/S01/E02.mkv", 4096);
+	start_daemon(fx);
+	final = expect_queue(fx, "Show/S01/E01.mkv,Show/S01/E02.mkv", 1500);
+	g_assert_cmpstr(final, ==, "Show/S01/E01.mkv,Show/S01/E02.mkv");
+	move(fx->library, "Show", fx->library, "Series");
+	g_free(final);
+	final = expect_queue(fx, "Series/S01/E01.mkv,Series/S01/E02.mkv", 2500);
+	g_assert_cmpstr(final, ==, "Series/S01/E01.mkv,Series/S01/E02.mkv");
+}
+
 static gboolean
 wait_for_file(const gchar *path, gboolean present)
 {
@@ -365,6 +383,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+	ADD("/av1d/daemon/folder-rename-moves-its-jobs", test_folder_rename_moves_its_jobs);
 	ADD("/av1d/daemon/rename-while-encoding-leaves-no-temp",
 	    test_rename_while_encoding_leaves_no_temp);
 	ADD("/av1d/daemon/slow-writer-is-queued-once-after-it-closes",

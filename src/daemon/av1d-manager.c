@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include <string.h>
 #include <sys/stat.h>
 
 #include <glib/gi18n-lib.h>
@@ -529,6 +530,35 @@ av1d_manager_file_renamed_cb(Av1dWatcher *watcher,
 	g_signal_emit(self, signals[SIGNAL_JOB_CHANGED], 0, job);
 }
 
+/* every job under a renamed folder follows it, as if each file had been
+ * renamed: its path, its place in the stability gate, a running encode */
+static void
+av1d_manager_directory_renamed_cb(Av1dWatcher *watcher,
+				  const gchar *old_dir,
+				  const gchar *new_dir,
+				  gpointer user_data)
+{
+	Av1dManager *self = AV1D_MANAGER(user_data);
+	g_autoptr(GPtrArray) jobs = av1d_job_store_get_jobs(self->store);
+	g_autoptr(GPtrArray) old_paths = g_ptr_array_new_with_free_func(g_free);
+	gsize old_len = strlen(old_dir);
+
+	/* the paths first: renaming changes what the store's lookups see */
+	for (guint i = 0; i < jobs->len; i++) {
+		const Av1dJob *job = g_ptr_array_index(jobs, i);
+
+		if (strncmp(job->source_path, old_dir, old_len) == 0 &&
+		    job->source_path[old_len] == G_DIR_SEPARATOR)
+			g_ptr_array_add(old_paths, g_strdup(job->source_path));
+	}
+	for (guint i = 0; i < old_paths->len; i++) {
+		const gchar *old_path = g_ptr_array_index(old_paths, i);
+		g_autofree gchar *new_path = g_strconcat(new_dir, old_path + old_len, NULL);
+
+		av1d_manager_file_renamed_cb(watcher, old_path, new_path, self);
+	}
+}
+
 static void
 av1d_manager_crawl_finished_cb(Av1dWatcher *watcher, gpointer user_data)
 {
@@ -553,6 +583,8 @@ av1d_manager_start_watching(Av1dManager *self, GError **error)
 			 self);
 	g_signal_connect(self->watcher, "file-renamed", G_CALLBACK(av1d_manager_file_renamed_cb),
 			 self);
+	g_signal_connect(self->watcher, "directory-renamed",
+			 G_CALLBACK(av1d_manager_directory_renamed_cb), self);
 	g_signal_connect(self->watcher, "crawl-finished",
 			 G_CALLBACK(av1d_manager_crawl_finished_cb), self);
 	self->crawl_started = g_get_monotonic_time();

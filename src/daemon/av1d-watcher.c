@@ -111,6 +111,7 @@ enum {
 	SIGNAL_FILE_REMOVED,
 	SIGNAL_FILE_RENAMED,
 	SIGNAL_DIRECTORY_REMOVED,
+	SIGNAL_DIRECTORY_RENAMED,
 	SIGNAL_CRAWL_FINISHED,
 	SIGNAL_OVERFLOW,
 	N_SIGNALS
@@ -1025,6 +1026,10 @@ av1d_watcher_on_moved(Av1dWatcher *self, const gchar *old_path, const gchar *new
 	if (S_ISDIR(st.st_mode)) {
 		/* old watches first: the kernel has one watch per inode, shared by both paths */
 		av1d_watcher_forget_tree(self, old_path);
+		/* before the crawl reports the files under their new names, so
+		 * that their jobs are found there */
+		if (old_root != NULL)
+			g_signal_emit(self, signals[SIGNAL_DIRECTORY_RENAMED], 0, old_path, new_path);
 		av1d_watcher_enter_dir(self, new_root, new_path, &st);
 		return;
 	}
@@ -1218,6 +1223,9 @@ av1d_watcher_class_init(Av1dWatcherClass *klass)
 	signals[SIGNAL_DIRECTORY_REMOVED] =
 		g_signal_new("directory-removed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
 			     G_TYPE_NONE, 1, path);
+	signals[SIGNAL_DIRECTORY_RENAMED] =
+		g_signal_new("directory-renamed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+			     G_TYPE_NONE, 2, path, path);
 	signals[SIGNAL_CRAWL_FINISHED] = g_signal_new("crawl-finished", type, G_SIGNAL_RUN_LAST, 0,
 						      NULL, NULL, NULL, G_TYPE_NONE, 0);
 	signals[SIGNAL_OVERFLOW] = g_signal_new("overflow", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,

@@ -13,6 +13,9 @@
  *   "directory-removed" (path)    a watched directory was deleted, moved out or
  *                                 moved elsewhere in the library; nothing is
  *                                 reported for the files it held
+ *   "directory-renamed" (old, new) a directory was moved within the library
+ *                                 (after its "directory-removed", before the
+ *                                 crawl of the new path)
  *   "crawl-finished" ()           the crawl started by av1d_watcher_start() or
  *                                 av1d_watcher_rescan() has visited every directory
  *   "overflow" ()                 the kernel's event queue overflowed (IN_Q_OVERFLOW)
