@@ -849,6 +849,34 @@ test_software_encode_keeps_fonts_chapters_and_converts_mov_text(void)
 			"subrip");
 }
 
+/* an object keeps the backend after its caller's strings are gone */
+static void
+test_backend_params_copy_owns_its_strings(void)
+{
+	g_autofree gchar *node = g_strdup("/dev/dri/renderD128");
+	g_autofree gchar *image = g_strdup("lscr.io/linuxserver/ffmpeg:version-8.0-cli");
+	Av1dBackendParams params = {
+	    .kind = AV1D_ENCODER_KIND_DOCKER_QSV,
+	    .render_node = node,
+	    .render_gid = 44,
+	    .docker_image = image,
+	};
+	g_autofree Av1dBackendParams *copy = NULL;
+
+	av1d_backend_params_set_instance(&params, "/var/lib/av1d");
+	copy = av1d_backend_params_dup(&params);
+	g_clear_pointer(&node, g_free);
+	g_clear_pointer(&image, g_free);
+	g_assert_cmpint(copy->kind, ==, AV1D_ENCODER_KIND_DOCKER_QSV);
+	g_assert_cmpuint(copy->render_gid, ==, 44);
+	g_assert_cmpstr(copy->render_node, ==, "/dev/dri/renderD128");
+	g_assert_cmpstr(copy->docker_image, ==, "lscr.io/linuxserver/ffmpeg:version-8.0-cli");
+	g_assert_null(copy->docker_bin);
+	g_assert_null(copy->ffmpeg_bin);
+	g_assert_cmpstr(copy->instance, ==, params.instance);
+	g_assert_cmpuint(strlen(copy->instance), ==, AV1D_INSTANCE_ID_LEN);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -887,6 +915,8 @@ main(int argc, char **argv)
 			test_argv_display_quotes_only_what_needs_it);
 	g_test_add_func("/av1d/plan/software-encode-of-h264-drops-russian",
 			test_software_encode_of_h264_drops_russian);
+	g_test_add_func("/av1d/plan/backend-params-copy-owns-its-strings",
+			test_backend_params_copy_owns_its_strings);
 	g_test_add_func("/av1d/plan/software-encode-of-a-web-rip-repairs-timestamps",
 			test_software_encode_of_a_web_rip_repairs_timestamps);
 	g_test_add_func("/av1d/plan/software-encode-of-hdr10-keeps-colour-tags",

@@ -40,11 +40,7 @@ struct _Av1dDbus {
 	Av1dManager *manager;
 	Av1dJobStore *store;
 	const Av1dConfig *config;
-	Av1dBackendParams backend;
-	gchar *render_node; /* owned copies of backend's strings */
-	gchar *docker_bin;
-	gchar *docker_image;
-	gchar *ffmpeg_bin;
+	Av1dBackendParams *backend; /* owns its strings */
 	Av1dDbusManager1 *iface;
 	GDBusObjectManagerServer *object_manager;
 	GDBusConnection *connection; /* NULL while not exported */
@@ -801,7 +797,7 @@ av1d_dbus_handle_explain(Av1dDbusManager1 *iface,
 
 	if (canonical == NULL)
 		return av1d_dbus_return_error(invocation, &error);
-	av1d_explain_file_async(self->config, &self->backend, canonical, self->cancellable,
+	av1d_explain_file_async(self->config, self->backend, canonical, self->cancellable,
 				av1d_dbus_explain_cb, g_object_ref(invocation));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -934,10 +930,7 @@ av1d_dbus_finalize(GObject *object)
 {
 	Av1dDbus *self = AV1D_DBUS(object);
 
-	g_free(self->render_node);
-	g_free(self->docker_bin);
-	g_free(self->docker_image);
-	g_free(self->ffmpeg_bin);
+	g_free(self->backend);
 	G_OBJECT_CLASS(av1d_dbus_parent_class)->finalize(object);
 }
 
@@ -964,20 +957,6 @@ av1d_dbus_init(Av1dDbus *self)
 	av1d_dbus_connect_methods(self);
 }
 
-static void
-av1d_dbus_set_backend(Av1dDbus *self, const Av1dBackendParams *backend)
-{
-	self->backend = *backend;
-	self->render_node = g_strdup(backend->render_node);
-	self->docker_bin = g_strdup(backend->docker_bin);
-	self->docker_image = g_strdup(backend->docker_image);
-	self->ffmpeg_bin = g_strdup(backend->ffmpeg_bin);
-	self->backend.render_node = self->render_node;
-	self->backend.docker_bin = self->docker_bin;
-	self->backend.docker_image = self->docker_image;
-	self->backend.ffmpeg_bin = self->ffmpeg_bin;
-}
-
 Av1dDbus *
 av1d_dbus_new(Av1dManager *manager,
 	      Av1dJobStore *store,
@@ -996,7 +975,7 @@ av1d_dbus_new(Av1dManager *manager,
 	self->manager = g_object_ref(manager);
 	self->store = g_object_ref(store);
 	self->config = config;
-	av1d_dbus_set_backend(self, backend);
+	self->backend = av1d_backend_params_dup(backend);
 	av1d_dbus_manager1_set_version(self->iface, PACKAGE_VERSION);
 	av1d_dbus_manager1_set_encoder(self->iface, encoder != NULL ? encoder : "");
 	av1d_dbus_manager1_set_encoder_reason(self->iface,

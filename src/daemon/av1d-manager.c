@@ -21,11 +21,7 @@ struct _Av1dManager {
 	GObject parent_instance;
 	const Av1dConfig *config;
 	Av1dJobStore *store;
-	Av1dBackendParams backend;
-	gchar *render_node; /* owned copies of backend's strings */
-	gchar *docker_bin;
-	gchar *docker_image;
-	gchar *ffmpeg_bin;
+	Av1dBackendParams *backend; /* owns its strings */
 	GQueue pending;		/* Av1dJob*, ref'd, in order */
 	GHashTable *running;	/* id (guint64*) -> GCancellable* */
 	gboolean paused;
@@ -127,7 +123,7 @@ av1d_manager_start_job(Av1dManager *self, Av1dJob *job)
 	Av1dPipelineContext context = {
 	    .config = self->config,
 	    .store = self->store,
-	    .backend = self->backend,
+	    .backend = *self->backend,
 	};
 	GCancellable *cancellable = g_cancellable_new();
 	Av1dManagerRun *run = g_new0(Av1dManagerRun, 1);
@@ -270,13 +266,14 @@ av1d_manager_recover_job(Av1dManager *self, Av1dJob *job)
 static void
 av1d_manager_remove_orphans(Av1dManager *self)
 {
+	const gchar *docker;
 	g_autoptr(GPtrArray) removed = NULL;
 	g_autoptr(GError) error = NULL;
 
-	if (self->backend.kind != AV1D_ENCODER_KIND_DOCKER_QSV)
+	if (self->backend->kind != AV1D_ENCODER_KIND_DOCKER_QSV)
 		return;
-	if (!av1d_encoder_remove_orphans(self->docker_bin != NULL ? self->docker_bin : "docker",
-					 self->backend.instance,
+	docker = self->backend->docker_bin != NULL ? self->backend->docker_bin : "docker";
+	if (!av1d_encoder_remove_orphans(docker, self->backend->instance,
 					 AV1D_ENCODER_PROBE_TIMEOUT_MS, NULL, &removed,
 					 &error)) {
 		g_warning("cannot remove containers left by an earlier run: %s", error->message);
@@ -630,10 +627,7 @@ av1d_manager_finalize(GObject *object)
 	g_hash_table_unref(self->running);
 	g_hash_table_unref(self->requeue_ids);
 	g_clear_object(&self->store);
-	g_free(self->render_node);
-	g_free(self->docker_bin);
-	g_free(self->docker_image);
-	g_free(self->ffmpeg_bin);
+	g_free(self->backend);
 	G_OBJECT_CLASS(av1d_manager_parent_class)->finalize(object);
 }
 
@@ -672,18 +666,10 @@ av1d_manager_new(const Av1dConfig *config, Av1dJobStore *store, const Av1dBacken
 
 	self->config = config;
 	self->store = g_object_ref(store);
-	self->backend = *backend;
-	self->render_node = g_strdup(backend->render_node);
-	self->docker_bin = g_strdup(backend->docker_bin);
-	self->docker_image = g_strdup(backend->docker_image);
-	self->ffmpeg_bin = g_strdup(backend->ffmpeg_bin);
-	self->backend.render_node = self->render_node;
-	self->backend.docker_bin = self->docker_bin;
-	self->backend.docker_image = self->docker_image;
-	self->backend.ffmpeg_bin = self->ffmpeg_bin;
+	self->backend = av1d_backend_params_dup(backend);
 	/* containers are labelled with it, so that the cleanup at start-up
 	 * finds this daemon's containers and no other's */
-	if (self->backend.instance[0] == '\0')
-		av1d_backend_params_set_instance(&self->backend, config->job_state_dir);
+	if (self->backend->instance[0] == '\0')
+		av1d_backend_params_set_instance(self->backend, config->job_state_dir);
 	return self;
 }

@@ -636,6 +636,42 @@ av1d_plan_build_argv(const Av1dPlan *plan,
 	return (GStrv)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
 }
 
+Av1dBackendParams *
+av1d_backend_params_dup(const Av1dBackendParams *params)
+{
+	const gchar *sources[4];
+	const gchar **targets[4];
+	gsize bytes = sizeof(Av1dBackendParams);
+	Av1dBackendParams *copy;
+	gchar *next;
+
+	g_return_val_if_fail(params != NULL, NULL);
+	sources[0] = params->render_node;
+	sources[1] = params->docker_bin;
+	sources[2] = params->docker_image;
+	sources[3] = params->ffmpeg_bin;
+	for (guint i = 0; i < G_N_ELEMENTS(sources); i++)
+		bytes += sources[i] != NULL ? strlen(sources[i]) + 1 : 0;
+	copy = g_malloc(bytes);
+	*copy = *params;
+	targets[0] = &copy->render_node;
+	targets[1] = &copy->docker_bin;
+	targets[2] = &copy->docker_image;
+	targets[3] = &copy->ffmpeg_bin;
+	/* the strings right behind the struct, so that one g_free() frees all */
+	next = (gchar *)(copy + 1);
+	for (guint i = 0; i < G_N_ELEMENTS(sources); i++) {
+		gsize size;
+
+		if (sources[i] == NULL)
+			continue;
+		size = strlen(sources[i]) + 1;
+		*targets[i] = memcpy(next, sources[i], size);
+		next += size;
+	}
+	return copy;
+}
+
 /* the same folder always gives the same id, also when named through ".."
  * or a relative path; different folders practically never share one */
 void

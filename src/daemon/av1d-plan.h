@@ -89,6 +89,11 @@ av1d_plan_build_argv(const Av1dPlan *plan,
 		     const Av1dBackendParams *params,
 		     GError **error);
 
+/* a copy of @params that owns its strings (one allocation: g_free() it),
+ * for an object that keeps the backend beyond its caller's strings */
+Av1dBackendParams *
+av1d_backend_params_dup(const Av1dBackendParams *params);
+
 /* @params->instance for a daemon whose jobs live in @job_state_dir */
 void
 av1d_backend_params_set_instance(Av1dBackendParams *params, const gchar *job_state_dir);
