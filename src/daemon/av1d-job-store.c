@@ -834,25 +834,15 @@ load_counter(Av1dJobStore *self, guint64 max_id, GError **error)
 	return TRUE;
 }
 
-static guint
-count_cached(GArray *items)
-{
-	guint cached = 0;
-
-	for (guint i = 0; i < items->len; i++)
-		cached += g_array_index(items, LoadItem, i).snapshot_index >= 0;
-	return cached;
-}
-
 static gchar *
 snapshot_path(Av1dJobStore *self)
 {
 	return g_build_filename(self->directory, SNAPSHOT_NAME, NULL);
 }
 
-/* @stale: how many entries of the snapshot were of no use */
+/* @snapshot_size: how many jobs the snapshot held, 0 without one */
 static gboolean
-load_directory(Av1dJobStore *self, GArray *items, guint64 *max_id, guint *stale,
+load_directory(Av1dJobStore *self, GArray *items, guint64 *max_id, guint *snapshot_size,
 	       GError **error)
 {
 	g_autofree gchar *path = snapshot_path(self);
@@ -868,9 +858,7 @@ load_directory(Av1dJobStore *self, GArray *items, guint64 *max_id, guint *stale,
 	if (ok) {
 		snapshot = av1d_job_snapshot_open(path);
 		load_items(items, dirfd(dir), snapshot);
-		*stale = snapshot != NULL ? av1d_job_snapshot_get_size(snapshot) -
-						    count_cached(items)
-					  : 0;
+		*snapshot_size = snapshot != NULL ? av1d_job_snapshot_get_size(snapshot) : 0;
 	}
 	closedir(dir);
 	return ok;
@@ -930,14 +918,14 @@ av1d_job_store_load(Av1dJobStore *self, GError **error)
 {
 	g_autoptr(GArray) items = g_array_new(FALSE, FALSE, sizeof(LoadItem));
 	guint64 max_id = 0;
-	guint stale = 0;
+	guint snapshot_size = 0;
 
 	g_return_val_if_fail(AV1D_IS_JOB_STORE(self), FALSE);
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
 	store_clear(self);
 	g_array_set_clear_func(items, load_item_clear);
-	if (!load_directory(self, items, &max_id, &stale, error) ||
+	if (!load_directory(self, items, &max_id, &snapshot_size, error) ||
 	    !check_read_errors(items, error))
 		return FALSE;
 	/* a lost rename only means the file is quarantined again next time */
@@ -948,7 +936,8 @@ av1d_job_store_load(Av1dJobStore *self, GError **error)
 		return FALSE;
 	}
 	self->loaded = TRUE;
-	if (snapshot_is_worth_writing(items, stale))
+	/* entries of the snapshot that no file took are stale */
+	if (snapshot_is_worth_writing(items, snapshot_size - self->cached_count))
 		write_snapshot(self, items);
 	return TRUE;
 }
