@@ -9,10 +9,11 @@
 #include "av1d-error.h"
 #include "av1d-verify.h"
 
-/* SPEC 7.1: durations may differ by 1 s or 0.5% of the source's, whichever
- * is more (muxers round, audio priming adds a few ms, long files drift) */
+/* SPEC 7.1: durations may differ by 1 s or 0.1% of the source's, whichever
+ * is more (muxers round, audio priming adds a few ms), so a 2-hour film may
+ * lose no more than 7.2 s */
 #define AV1D_VERIFY_MIN_TOLERANCE_US   G_USEC_PER_SEC
-#define AV1D_VERIFY_TOLERANCE_PERMILLE 5
+#define AV1D_VERIFY_TOLERANCE_PERMILLE 1
 /* quick: windows of 2% of the duration but at least 1 s, so that a window
  * spans a keyframe interval's worth of frames */
 #define AV1D_VERIFY_MIN_WINDOW_US  G_USEC_PER_SEC
@@ -35,6 +36,7 @@ typedef struct {
 typedef struct {
 	gint64 start_us; /* -1: the whole file */
 	gint64 length_us;
+	gboolean to_end; /* the window ends where the video ends */
 } Av1dVerifyStep;
 
 typedef struct {
@@ -229,7 +231,7 @@ av1d_verify_check_duration(const Av1dMediaInfo *info,
 		    /* Translators: the output's duration, the source's and the
 		     * tolerance, all in seconds */
 		    _("verify: duration %s s differs from the source's %s s by more than %s s "
-		      "(1 s or 0.5%%, whichever is more)"),
+		      "(1 s or 0.1%%, whichever is more)"),
 		    output, source, allowed);
 	return FALSE;
 }
@@ -259,7 +261,7 @@ av1d_verify_check_video_duration(const Av1dStreamInfo *video,
 		    /* Translators: the output's video duration, the source's and
 		     * the tolerance, all in seconds */
 		    _("verify: video duration %s s differs from the source video's %s s by more "
-		      "than %s s (1 s or 0.5%%, whichever is more)"),
+		      "than %s s (1 s or 0.1%%, whichever is more)"),
 		    output, source, allowed);
 	return FALSE;
 }
@@ -369,7 +371,7 @@ static GArray *
 av1d_verify_full_steps(void)
 {
 	GArray *steps = g_array_new(FALSE, FALSE, sizeof(Av1dVerifyStep));
-	Av1dVerifyStep whole = {-1, -1};
+	Av1dVerifyStep whole = {-1, -1, TRUE};
 
 	g_array_append_val(steps, whole);
 	return steps;
@@ -396,6 +398,7 @@ av1d_verify_quick_steps(gint64 duration_us)
 		/* whole milliseconds: the argument is printed with three decimals */
 		step.start_us -= step.start_us % 1000;
 		step.length_us = length;
+		step.to_end = step.start_us + length >= duration_us - 1000;
 		if (steps->len > 0 &&
 		    step.start_us <= g_array_index(steps, Av1dVerifyStep, steps->len - 1).start_us)
 			continue;
@@ -483,9 +486,47 @@ av1d_verify_clean_line(const gchar *line)
 	return g_strconcat(start, "…", NULL);
 }
 
-/* the first lines ffmpeg printed, NULL when it printed nothing */
+/* What ffmpeg prints at -v error that says nothing about the file's data:
+ * the null muxer's timestamp complaints. Decoding from a seek point, frame
+ * times rounded to Matroska's milliseconds can map two frames of a 23.976
+ * or 24 fps film to one tick of the muxer's time base; the frames are all
+ * decoded and ffmpeg exits 0. Every other line (demuxer, parser, decoder)
+ * counts as damage: a notice missing here costs a retry, a damage line
+ * ignored would cost a film. */
+static const struct {
+	const gchar *context; /* "[context @ 0x…]" the line starts with, NULL = any */
+	const gchar *text;    /* what the message contains, NULL = anything */
+} av1d_verify_notices[] = {
+	{"null", NULL},
+	{NULL, "non monotonically increasing dts to muxer"},
+	{NULL, "Non-monotonous DTS in output stream"},
+	{NULL, "Timestamps are unset in a packet for stream"},
+};
+
+/* line as ffmpeg printed it (stripped, valid UTF-8) */
+static gboolean
+av1d_verify_line_is_notice(const gchar *line)
+{
+	const gchar *at = strstr(line, " @ ");
+	g_autofree gchar *context = NULL;
+
+	if (line[0] == '[' && at != NULL)
+		context = g_strndup(line + 1, (gsize)(at - line - 1));
+	for (guint i = 0; i < G_N_ELEMENTS(av1d_verify_notices); i++) {
+		const gchar *want = av1d_verify_notices[i].context;
+		const gchar *text = av1d_verify_notices[i].text;
+
+		if (want != NULL && g_strcmp0(context, want) != 0)
+			continue;
+		if (text == NULL || strstr(line, text) != NULL)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* the first lines ffmpeg printed that may mean damage, NULL when none */
 static gchar *
-av1d_verify_first_lines(GBytes *err)
+av1d_verify_damage_lines(GBytes *err)
 {
 	gsize len = 0;
 	const gchar *data = err != NULL ? g_bytes_get_data(err, &len) : NULL;
@@ -496,10 +537,13 @@ av1d_verify_first_lines(GBytes *err)
 
 	for (guint i = 0; lines != NULL && lines[i] != NULL && kept < AV1D_VERIFY_STDERR_LINES;
 	     i++) {
-		g_autofree gchar *line = av1d_verify_clean_line(g_strstrip(lines[i]));
+		const gchar *raw = g_strstrip(lines[i]);
+		g_autofree gchar *line = NULL;
 
-		if (line[0] == '\0' || g_str_has_prefix(line, "Last message repeated"))
+		if (raw[0] == '\0' || g_str_has_prefix(raw, "Last message repeated") ||
+		    av1d_verify_line_is_notice(raw))
 			continue;
+		line = av1d_verify_clean_line(raw);
 		g_string_append_printf(out, "%s%s", kept > 0 ? "; " : "", line);
 		kept++;
 	}
@@ -533,6 +577,30 @@ av1d_verify_parse_progress(GBytes *out, gint64 *frames, gint64 *out_time_us)
 	}
 }
 
+/* the last window must decode the film's last seconds: a file cut short
+ * (its header still claims the whole duration) ends before the window does.
+ * Half the window, at most the duration tolerance, may be missing: the end
+ * of the video may come a little before the end of the audio */
+static gboolean
+av1d_verify_check_window_end(const Av1dVerifyStep *step, gint64 out_time_us, GError **error)
+{
+	gint64 slack = MIN(step->length_us / 2, av1d_verify_tolerance_us(step->length_us));
+	g_autofree gchar *start = NULL;
+	g_autofree gchar *length = NULL;
+	g_autofree gchar *reached = NULL;
+
+	if (!step->to_end || out_time_us >= step->length_us - slack)
+		return TRUE;
+	start = av1d_verify_format_seconds(step->start_us);
+	length = av1d_verify_format_seconds(step->length_us);
+	reached = av1d_verify_format_seconds(MAX(out_time_us, 0));
+	g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
+		    /* Translators: the seconds decoded, of how many, from which second on */
+		    _("verify: decoding the last %s s from %s s stopped after %s s"), length,
+		    start, reached);
+	return FALSE;
+}
+
 /* a decode that printed nothing and exited 0 must still have decoded
  * something, and the whole file to the end: a demuxer that stops quietly at
  * a broken cluster would otherwise pass */
@@ -563,13 +631,13 @@ av1d_verify_check_progress(const Av1dVerifyData *data,
 			    start);
 		return FALSE;
 	}
-	if (step->start_us >= 0 ||
-	    out_time_us >=
-		    data->output_duration_us - av1d_verify_tolerance_us(data->output_duration_us))
+	if (step->start_us >= 0)
+		return av1d_verify_check_window_end(step, out_time_us, error);
+	if (out_time_us >=
+	    data->output_duration_us - av1d_verify_tolerance_us(data->output_duration_us))
 		return TRUE;
 	reached = av1d_verify_format_seconds(MAX(out_time_us, 0));
 	duration = av1d_verify_format_seconds(data->output_duration_us);
-	/* only the whole-output step gets here */
 	g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
 		    /* Translators: the second the decode reached, then the duration */
 		    _("verify: decoding the whole output stopped at %s s of %s s"), reached,
@@ -585,7 +653,7 @@ av1d_verify_check_step(const Av1dVerifyData *data,
 		       GBytes *err,
 		       GError **error)
 {
-	g_autofree gchar *lines = av1d_verify_first_lines(err);
+	g_autofree gchar *lines = av1d_verify_damage_lines(err);
 	g_autofree gchar *why = NULL;
 
 	if (g_subprocess_get_if_signaled(proc) && lines != NULL) {
