@@ -102,6 +102,36 @@ av1d_test_list_dir(const gchar *path)
 	return g_strjoinv(",", (gchar **)names->pdata);
 }
 
+static void
+av1d_test_collect_temps(const gchar *path, GPtrArray *found)
+{
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *child = g_build_filename(path, name, NULL);
+
+		if (g_str_has_prefix(name, ".av1d-") || strstr(name, ".av1d-tmp") != NULL)
+			g_ptr_array_add(found, g_steal_pointer(&child));
+		else if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
+			 !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+			av1d_test_collect_temps(child, found);
+	}
+}
+
+gchar *
+av1d_test_find_temps(const gchar *path)
+{
+	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+
+	av1d_test_collect_temps(path, found);
+	if (found->len == 0)
+		return NULL;
+	g_ptr_array_sort(found, av1d_test_compare_strings);
+	g_ptr_array_add(found, NULL);
+	return g_strjoinv(",", (gchar **)found->pdata);
+}
+
 void
 av1d_test_rm_rf(const gchar *path)
 {

@@ -37,6 +37,18 @@ gchar *
 av1d_test_list_dir(const gchar *dir);
 void
 av1d_test_rm_rf(const gchar *path);
+/* av1d's temps left anywhere under @path (private folders .av1d-<id>-XXXXXX,
+ * sidecar temps), comma-separated, or NULL when there is none */
+gchar *
+av1d_test_find_temps(const gchar *path);
+#define av1d_test_assert_no_temps(path)                                                            \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		g_autofree gchar *_temps = av1d_test_find_temps(path);                             \
+		if (_temps != NULL)                                                                \
+			g_error("temps left under %s: %s", (path), _temps);                        \
+	}                                                                                          \
+	G_STMT_END
 /* the codec of the first video stream, or NULL */
 gchar *
 av1d_test_video_codec(const gchar *path, gchar **pix_fmt);

@@ -279,6 +279,7 @@ test_ignored_files_are_never_queued(Fixture *fx, gconstpointer data)
 	make_file(fx->library, "Film.mkv.why.txt", 4096);
 	make_file(fx->library, "Film.orig.mkv", 4096);
 	make_file(fx->library, ".Film.av1d-tmp.mkv", 4096);
+	make_file(fx->library, ".av1d-9-AbCdEf/out.mkv", 4096);
 	make_file(fx->library, ".hidden.mkv", 4096);
 	make_file(fx->library, "notes.txt", 4096);
 	make_file(fx->library, "Marked.mkv", 4096);
@@ -337,7 +338,23 @@ wait_for_file(const gchar *path, gboolean present)
 	return TRUE;
 }
 
-/* the temp is where the encode was planned, whatever the job's path became:
+/* a temp folder under the library other than @other, or NULL after 60 s */
+static gchar *
+wait_for_temp(const gchar *library, const gchar *other)
+{
+	gint64 give_up = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time() < give_up) {
+		g_autofree gchar *temps = av1d_test_find_temps(library);
+
+		if (temps != NULL && g_strcmp0(temps, other) != 0)
+			return g_steal_pointer(&temps);
+		g_usleep(20 * 1000);
+	}
+	return NULL;
+}
+
+/* the temp is the job's private folder, whatever the job's path became:
  * a file renamed while it encodes leaves no multi-GB temp behind */
 static void
 test_rename_while_encoding_leaves_no_temp(Fixture *fx, gconstpointer data)
@@ -348,8 +365,8 @@ test_rename_while_encoding_leaves_no_temp(Fixture *fx, gconstpointer data)
 	    "library_roots = [\"%s\"]\nmin_bytes = 1000\nstable_secs = 1\njob_state_dir = \"%s\"\n"
 	    "ffmpeg_bin = \"%s\"\nencoder = \"software\"\n",
 	    fx->library, fx->state, ffmpeg);
-	g_autofree gchar *old_temp = g_build_filename(fx->library, ".Old Name.av1d-tmp.mkv", NULL);
-	g_autofree gchar *new_temp = g_build_filename(fx->library, ".New Name.av1d-tmp.mkv", NULL);
+	g_autofree gchar *old_temp = NULL;
+	g_autofree gchar *new_temp = NULL;
 	g_autofree gchar *old_path = g_build_filename(fx->library, "Old Name.mkv", NULL);
 	g_autofree gchar *new_path = g_build_filename(fx->library, "New Name.mkv", NULL);
 	g_autofree gchar *before = NULL, *after = NULL, *left = NULL;
@@ -363,14 +380,16 @@ test_rename_while_encoding_leaves_no_temp(Fixture *fx, gconstpointer data)
 	g_unsetenv("FAKE_FFMPEG_BLOCKS");
 	g_unsetenv("FAKE_FFMPEG_INTERVAL");
 	g_unsetenv("FAKE_FFMPEG_TOUCH_OUTPUT");
-	g_assert_true(wait_for_file(old_temp, TRUE));
+	old_temp = wait_for_temp(fx->library, NULL);
+	g_assert_nonnull(old_temp);
 	before = av1d_test_checksum(old_path);
 	move(fx->library, "Old Name.mkv", fx->library, "New Name.mkv");
-	/* the encode starts over under the new name */
-	g_assert_true(wait_for_file(new_temp, TRUE));
+	/* the encode starts over under the new name, in a new private folder */
+	new_temp = wait_for_temp(fx->library, old_temp);
+	g_assert_nonnull(new_temp);
 	g_assert_false(g_file_test(old_temp, G_FILE_TEST_EXISTS));
 	stop_daemon(fx);
-	g_assert_false(g_file_test(new_temp, G_FILE_TEST_EXISTS));
+	av1d_test_assert_no_temps(fx->library);
 	left = av1d_test_list_dir(fx->library);
 	g_assert_cmpstr(left, ==, "New Name.mkv");
 	after = av1d_test_checksum(new_path);

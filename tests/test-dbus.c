@@ -744,7 +744,7 @@ test_skip_and_unskip(Fixture *fx, gconstpointer data)
 	av1d_test_run_free(run);
 	g_assert_true(exists(fx, "library/a.mkv.av1skip"));
 	WAIT_UNTIL(job(fx, id_a)->status == AV1D_JOB_STATUS_CANCELLED);
-	g_assert_false(exists(fx, "library/.a.av1d-tmp.mkv"));
+	av1d_test_assert_no_temps(fx->library);
 	run = CALL(fx, "Enqueue", "s", a);
 	assert_bus_error(run, "org.av1d.Error.InvalidArgument", "marked with .av1skip");
 	av1d_test_run_free(run);
@@ -882,7 +882,7 @@ test_cancel(Fixture *fx, gconstpointer data)
 	assert_succeeded(run = CALL(fx, "Cancel", "t", id));
 	av1d_test_run_free(run);
 	WAIT_UNTIL(job(fx, job_id)->status == AV1D_JOB_STATUS_CANCELLED);
-	g_assert_false(exists(fx, "library/.a.av1d-tmp.mkv"));
+	av1d_test_assert_no_temps(fx->library);
 	after = av1d_test_checksum(a);
 	g_assert_cmpstr(after, ==, before);
 	g_assert_cmpuint(property_uint(fx, "RunningCount"), ==, 0);

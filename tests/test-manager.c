@@ -224,7 +224,6 @@ static void
 test_cancel_running_and_pending(Fixture *fx, gconstpointer data)
 {
 	g_autofree gchar *path = g_build_filename(fx->library, "a.mkv", NULL);
-	g_autofree gchar *temp = g_build_filename(fx->library, ".a.av1d-tmp.mkv", NULL);
 	g_autofree gchar *before = NULL, *after = NULL;
 	g_autoptr(GError) error = NULL;
 	Av1dJob *running, *pending;
@@ -241,7 +240,7 @@ test_cancel_running_and_pending(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(fx->started->len, ==, 1);
 	after = av1d_test_checksum(path);
 	g_assert_cmpstr(before, ==, after);
-	g_assert_false(g_file_test(temp, G_FILE_TEST_EXISTS));
+	av1d_test_assert_no_temps(fx->library);
 	/* nothing left to cancel */
 	g_assert_false(av1d_manager_cancel(fx->manager, running->id, &error));
 	g_assert_error(error, AV1D_ERROR, AV1D_ERROR_NOT_FOUND);

@@ -96,8 +96,6 @@ test_once_processes_the_library(Fixture *fx, gconstpointer data)
 	g_autofree gchar *hdr_backup = library_path(fx, "hevc-hdr10.orig.mkv");
 	g_autofree gchar *before_h264 = NULL, *before_hdr = NULL, *after_h264 = NULL;
 	g_autofree gchar *after_hdr = NULL;
-	g_autofree gchar *temp = library_path(fx, ".h264-eng-rus.av1d-tmp.mkv");
-	g_autofree gchar *hdr_temp = library_path(fx, ".hevc-hdr10.av1d-tmp.mkv");
 	g_autoptr(Av1dTestRun) r = NULL;
 
 	copy_media(fx, "h264-eng-rus.mkv", NULL);
@@ -121,8 +119,7 @@ test_once_processes_the_library(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(before_hdr, ==, after_hdr);
 	assert_av1_output(h264, "yuv420p");
 	assert_av1_output(hdr, "yuv420p10le");
-	g_assert_false(g_file_test(temp, G_FILE_TEST_EXISTS));
-	g_assert_false(g_file_test(hdr_temp, G_FILE_TEST_EXISTS));
+	av1d_test_assert_no_temps(fx->library);
 	/* one job file per job */
 	g_assert_true(g_file_test(fx->state, G_FILE_TEST_IS_DIR));
 }

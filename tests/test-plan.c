@@ -138,7 +138,7 @@ assert_note(const Av1dPlan *plan, const gchar *fragment)
 /* 8-bit H.264 web-rip: audio eng, rus, und, untagged; subtitles eng,
  * Russian, ru, ger; a font; a data stream */
 #define WEB8_PATH "/media/films/Movie.2020.1080p.WEB-DL.x264.mkv"
-#define WEB8_TEMP "/media/films/.Movie.2020.1080p.WEB-DL.x264.av1d-tmp.mkv"
+#define WEB8_TEMP "/media/films/.av1d-XXXXXX/out.mkv"
 static const gchar web8_json[] =
 	"{\"streams\": ["
 	" {\"index\": 0, \"codec_type\": \"video\", \"codec_name\": \"h264\", \"width\": 1920,"
@@ -167,7 +167,7 @@ static const gchar web8_json[] =
 
 /* 10-bit HDR10 UHD disc remux, 60 Mb/s, 23.976 fps */
 #define HDR_PATH "/media/uhd/Film.2019.2160p.UHD.BluRay.REMUX.mkv"
-#define HDR_TEMP "/media/uhd/.Film.2019.2160p.UHD.BluRay.REMUX.av1d-tmp.mkv"
+#define HDR_TEMP "/media/uhd/.av1d-XXXXXX/out.mkv"
 static const gchar hdr_json[] =
 	"{\"streams\": ["
 	" {\"index\": 0, \"codec_type\": \"video\", \"codec_name\": \"hevc\", \"width\": 3840,"
@@ -271,7 +271,11 @@ test_paths_sit_next_to_the_source(void)
 	fixture_init_json(&f, hdr_json, "/media/uhd/Film (2019).m2ts", exclude_rus);
 	g_assert_cmpstr(f.plan->source_path, ==, "/media/uhd/Film (2019).m2ts");
 	g_assert_cmpstr(f.plan->output_path, ==, "/media/uhd/Film (2019).mkv");
-	g_assert_cmpstr(f.plan->temp_path, ==, "/media/uhd/.Film (2019).av1d-tmp.mkv");
+	/* the pipeline names the private folder when it makes it */
+	g_assert_cmpstr(f.plan->temp_dir, ==, "/media/uhd/.av1d-XXXXXX");
+	g_assert_cmpstr(f.plan->temp_path, ==, "/media/uhd/.av1d-XXXXXX/out.mkv");
+	av1d_plan_set_temp_dir(f.plan, "/media/uhd/.av1d-3-q1w2e3");
+	g_assert_cmpstr(f.plan->temp_path, ==, "/media/uhd/.av1d-3-q1w2e3/out.mkv");
 	g_assert_cmpstr(f.plan->backup_path, ==, "/media/uhd/Film (2019).orig.m2ts");
 	bare = av1d_plan_new(f.info, f.decision, "/media/uhd/Film", NULL, &error);
 	g_assert_no_error(error);
@@ -470,7 +474,7 @@ test_hdr_10_bit_docker_qsv_argv(void)
 		"--user", "1000:1001",
 		"--group-add", "105",
 		"-e", "LIBVA_DRIVER_NAME=iHD",
-		"-v", "/media/uhd:/media/uhd",
+		"-v", "/media/uhd/.av1d-XXXXXX:/media/uhd/.av1d-XXXXXX",
 		"-v", HDR_PATH ":" HDR_PATH ":ro",
 		"--entrypoint", "ffmpeg", "lscr.io/linuxserver/ffmpeg:version-8.0-cli",
 		"-hide_banner",
@@ -634,7 +638,7 @@ test_mov_text_becomes_srt_per_output_stream(void)
 		"-max_muxing_queue_size", "1024",
 		"-progress", "pipe:1",
 		"-nostats",
-		"-f", "matroska", "/m/.clip.av1d-tmp.mkv",
+		"-f", "matroska", "/m/.av1d-XXXXXX/out.mkv",
 		NULL};
 	/* clang-format on */
 
@@ -658,7 +662,8 @@ test_docker_mounts_paths_with_colons(void)
 	fixture_init_json(&f, hdr_json, "/media/uhd/Alien: Covenant \"Cut\".mkv", exclude_rus);
 	argv = build(&f, AV1D_ENCODER_KIND_DOCKER_QSV, FALSE);
 	g_assert_cmpstr(argv[15], ==, "-v");
-	g_assert_cmpstr(argv[16], ==, "/media/uhd:/media/uhd");
+	/* only the job's private folder is writable in the container */
+	g_assert_cmpstr(argv[16], ==, "/media/uhd/.av1d-XXXXXX:/media/uhd/.av1d-XXXXXX");
 	g_assert_cmpstr(argv[17], ==, "--mount");
 	g_assert_cmpstr(argv[18], ==,
 			"type=bind,\"source=/media/uhd/Alien: Covenant \"\"Cut\"\".mkv\","
@@ -753,11 +758,16 @@ encode(const gchar *name, gboolean web)
 	g_autoptr(GSubprocess) proc = NULL;
 	g_autoptr(GBytes) err = NULL;
 	g_auto(GStrv) argv = NULL;
+	g_autofree gchar *temp_dir = NULL;
 	Av1dMediaInfo *out;
 	Fixture f = {0};
 
 	fixture_init(&f, probe(path), path, exclude_rus);
 	g_assert_cmpint(f.decision->is_web_like, ==, web);
+	/* the job's private folder, as the pipeline would make it */
+	temp_dir = g_dir_make_tmp("av1d-test-plan-XXXXXX", &error);
+	g_assert_no_error(error);
+	av1d_plan_set_temp_dir(f.plan, temp_dir);
 	argv = build(&f, AV1D_ENCODER_KIND_SOFTWARE, FALSE);
 	proc = g_subprocess_newv((const gchar *const *)argv,
 				 G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
@@ -770,6 +780,7 @@ encode(const gchar *name, gboolean web)
 			(const gchar *)g_bytes_get_data(err, NULL));
 	out = probe(f.plan->temp_path);
 	g_unlink(f.plan->temp_path);
+	g_rmdir(f.plan->temp_dir);
 	fixture_clear(&f);
 	return out;
 }

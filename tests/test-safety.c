@@ -109,7 +109,7 @@ test_size_gate_rejects_and_is_not_retried(Fixture *fx, gconstpointer data)
 	after = av1d_test_checksum(path);
 	g_assert_cmpstr(before, ==, after);
 	g_assert_true(exists(fx, "Tiny.mkv.av1skip"));
-	g_assert_false(exists(fx, ".Tiny.av1d-tmp.mkv"));
+	av1d_test_assert_no_temps(fx->library);
 	g_assert_true(g_file_get_contents(why_path, &why, NULL, NULL));
 	g_assert_true(g_regex_match(format, why, 0, NULL));
 	g_assert_nonnull(strstr(why, "rm "));
@@ -219,7 +219,7 @@ test_full_disk_keeps_the_original(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(line, "No space left on device"));
 	after = av1d_test_checksum(path);
 	g_assert_cmpstr(before, ==, after);
-	g_assert_false(exists(fx, ".h264-eng-rus.av1d-tmp.mkv"));
+	av1d_test_assert_no_temps(fx->library);
 	g_assert_false(exists(fx, "h264-eng-rus.orig.mkv"));
 }
 
@@ -268,7 +268,7 @@ test_truncated_output_fails_verification(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(line, "verify"));
 	after = av1d_test_checksum(path);
 	g_assert_cmpstr(before, ==, after);
-	g_assert_false(exists(fx, ".h264-eng-rus.av1d-tmp.mkv"));
+	av1d_test_assert_no_temps(fx->library);
 	g_assert_false(exists(fx, "h264-eng-rus.orig.mkv"));
 	g_assert_true(exists(fx, "h264-eng-rus.mkv.why.txt"));
 }
@@ -308,7 +308,7 @@ test_source_changed_during_encode(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(out, "changed during the encode"));
 	after = av1d_test_checksum(path);
 	g_assert_cmpstr(changed, ==, after);
-	g_assert_false(exists(fx, ".h264-eng-rus.av1d-tmp.mkv"));
+	av1d_test_assert_no_temps(fx->library);
 	g_assert_false(exists(fx, "h264-eng-rus.orig.mkv"));
 }
 

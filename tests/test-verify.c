@@ -230,6 +230,7 @@ encode(const Source *src, const gchar *name, const gchar *pix_fmt, const gchar *
 	g_autofree gchar *path = media_path(name);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_auto(GStrv) planned = NULL;
+	g_autofree gchar *temp_dir = NULL;
 	Av1dBackendParams params = {
 		.kind = AV1D_ENCODER_KIND_SOFTWARE,
 		.ffmpeg_bin = "ffmpeg",
@@ -237,6 +238,10 @@ encode(const Source *src, const gchar *name, const gchar *pix_fmt, const gchar *
 	};
 	guint last_format = 0;
 
+	/* the job's private folder, as the pipeline would make it */
+	temp_dir = g_strdup_printf("%s/.av1d-1-%06u", media_dir, g_random_int_range(0, 999999));
+	g_assert_cmpint(g_mkdir(temp_dir, 0700), ==, 0);
+	av1d_plan_set_temp_dir(src->plan, temp_dir);
 	planned = av1d_plan_build_argv(src->plan, src->decision, &params, &error);
 	g_assert_no_error(error);
 	for (guint i = 0; planned[i] != NULL; i++) {
@@ -256,6 +261,7 @@ encode(const Source *src, const gchar *name, const gchar *pix_fmt, const gchar *
 	g_ptr_array_add(argv, NULL);
 	run_argv((const gchar *const *)argv->pdata);
 	g_assert_cmpint(g_rename(src->plan->temp_path, path), ==, 0);
+	g_rmdir(src->plan->temp_dir);
 }
 
 static void

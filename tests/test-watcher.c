@@ -302,7 +302,8 @@ test_initial_crawl(Fixture *fx, gconstpointer data)
 	const gchar *tree[] = {"a.mkv", "UPPER.MKV", "sub/b.mp4", "sub/deep/c.avi",
 			       /* never candidates */
 			       ".hidden.mkv", "notes.txt", "empty.mkv", "sub/b.mp4.why.txt",
-			       "sub/b.orig.mp4", "sub/.b.av1d-tmp.mkv", "skipped.mkv",
+			       "sub/b.orig.mp4", "sub/.b.av1d-tmp.mkv", "sub/.av1d-2-AbCdEf/out.mkv",
+			       "skipped.mkv",
 			       "skipped.mkv.av1skip", ".hidden-dir/h.mkv", "marked/.av1skip",
 			       "marked/m.mkv", "marked/inner/n.mkv", NULL};
 	const gchar *expected[] = {"a.mkv", "UPPER.MKV", "sub/b.mp4", "sub/deep/c.avi", NULL};

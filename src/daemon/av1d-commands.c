@@ -386,7 +386,8 @@ av1d_command_skip(const Av1dConfig *config, const gchar *path, GError **error)
 		return 1;
 	}
 	/* Translators: the text of the .av1skip marker that `av1d skip` writes */
-	if (!av1d_sidecar_write_skip(canonical, _("skipped with `av1d skip`"), error))
+	if (!av1d_sidecar_write_skip((const gchar *const *)config->library_roots, canonical,
+				     _("skipped with `av1d skip`"), error))
 		return 1;
 	if (g_file_test(canonical, G_FILE_TEST_IS_DIR))
 		/* Translators: %s is a folder */

@@ -633,31 +633,6 @@ av1d_dbus_handle_enqueue(Av1dDbusManager1 *iface,
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* the queued or running jobs on @path, or anywhere below it for a folder */
-static void
-av1d_dbus_cancel_jobs_at(Av1dDbus *self, const gchar *path)
-{
-	g_autoptr(GPtrArray) jobs = NULL;
-	g_autofree gchar *prefix = NULL;
-	Av1dJob *job;
-
-	if (!g_file_test(path, G_FILE_TEST_IS_DIR)) {
-		job = av1d_job_store_lookup_by_path(self->store, path);
-		if (job != NULL && !av1d_job_is_finished(job))
-			av1d_manager_cancel(self->manager, job->id, NULL);
-		return;
-	}
-	prefix = g_str_has_suffix(path, G_DIR_SEPARATOR_S)
-		     ? g_strdup(path)
-		     : g_strconcat(path, G_DIR_SEPARATOR_S, NULL);
-	jobs = av1d_job_store_get_jobs(self->store);
-	for (guint i = 0; i < jobs->len; i++) {
-		job = g_ptr_array_index(jobs, i);
-		if (!av1d_job_is_finished(job) && g_str_has_prefix(job->source_path, prefix))
-			av1d_manager_cancel(self->manager, job->id, NULL);
-	}
-}
-
 static gboolean
 av1d_dbus_handle_skip(Av1dDbusManager1 *iface,
 		      GDBusMethodInvocation *invocation,
@@ -669,9 +644,10 @@ av1d_dbus_handle_skip(Av1dDbusManager1 *iface,
 	g_autofree gchar *canonical = av1d_library_resolve_path(self->config, path, &error);
 
 	if (canonical == NULL ||
-	    !av1d_sidecar_write_skip(canonical, "skipped with the D-Bus Skip method", &error))
+	    !av1d_sidecar_write_skip((const gchar *const *)self->config->library_roots, canonical,
+				     "skipped with the D-Bus Skip method", &error))
 		return av1d_dbus_return_error(invocation, &error);
-	av1d_dbus_cancel_jobs_at(self, canonical);
+	av1d_manager_cancel_marked(self->manager, canonical);
 	av1d_dbus_manager1_complete_skip(iface, invocation);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

@@ -12,7 +12,7 @@
 #define SNAPSHOT_MAGIC 0x41563144u /* "AV1D"; reads back swapped on another byte order */
 /* bump when a field keeps its type but changes meaning; a new or removed
  * field changes the type string, which is checked as well */
-#define SNAPSHOT_VERSION 1u
+#define SNAPSHOT_VERSION 2u
 
 /*
  * One job is a fixed-size record, read in place from the mapped file, plus
@@ -47,6 +47,10 @@ typedef struct {
 	guint64 identity_ino;
 	guint64 identity_size;
 	gint64 identity_mtime_ns;
+	guint64 output_dev;
+	guint64 output_ino;
+	guint64 output_size;
+	gint64 output_mtime_ns;
 	guint64 strings_offset;
 	guint64 checksum; /* of the record (this member 0) and its strings */
 	guint32 strings_length;
@@ -63,9 +67,9 @@ typedef struct {
 	guint8 is_hdr;
 	guint32 spare; /* 0; no hidden padding, as the checksum covers every byte */
 } Record;
-G_STATIC_ASSERT(sizeof(Record) == 200);
+G_STATIC_ASSERT(sizeof(Record) == 232);
 
-#define RECORD_TYPE "(tttxxxxtttddddtttxttuuuiuuuuyyyyu)"
+#define RECORD_TYPE "(tttxxxxtttddddtttxtttxttuuuiuuuuyyyyu)"
 #define SNAPSHOT_TYPE "(uua" RECORD_TYPE "ay)"
 
 /* the strings before the arguments, in blob order */
@@ -302,6 +306,10 @@ copy_numbers(Av1dJob *job, const Record *record)
 	job->identity.ino = record->identity_ino;
 	job->identity.size = record->identity_size;
 	job->identity.mtime_ns = record->identity_mtime_ns;
+	job->output_identity.dev = record->output_dev;
+	job->output_identity.ino = record->output_ino;
+	job->output_identity.size = record->output_size;
+	job->output_identity.mtime_ns = record->output_mtime_ns;
 }
 
 Av1dJob *
@@ -376,6 +384,10 @@ append_job(GArray *records, GByteArray *blob, const Av1dJob *job, const Av1dJobF
 		.identity_ino = job->identity.ino,
 		.identity_size = job->identity.size,
 		.identity_mtime_ns = job->identity.mtime_ns,
+		.output_dev = job->output_identity.dev,
+		.output_ino = job->output_identity.ino,
+		.output_size = job->output_identity.size,
+		.output_mtime_ns = job->output_identity.mtime_ns,
 		.strings_offset = blob->len,
 		.video_width = job->video_width,
 		.video_height = job->video_height,

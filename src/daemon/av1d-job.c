@@ -78,6 +78,7 @@ static const Field job_fields[] = {
     FIELD(progress, FIELD_DOUBLE, FALSE),
     FIELD(fps, FIELD_DOUBLE, FALSE),
     FIELD(identity, FIELD_IDENTITY, FALSE),
+    FIELD(output_identity, FIELD_IDENTITY, FALSE),
 };
 
 #undef FIELD
@@ -363,7 +364,7 @@ add_field_value(JsonBuilder *builder, const Av1dJob *self, const Field *field)
 		add_argv_value(builder, self->argv);
 		break;
 	case FIELD_IDENTITY:
-		add_identity_value(builder, &self->identity);
+		add_identity_value(builder, MEMBER(self, field, Av1dFileIdentity));
 		break;
 	}
 }
@@ -409,17 +410,16 @@ av1d_job_to_data(const Av1dJob *self, gsize *length)
 
 typedef struct {
 	const gchar *name;
-	const gchar *key;
 	gint64 min;
 	gsize offset;
 } IdentityMember;
 
 /* device and inode numbers may have the top bit set (see the writer) */
 static const IdentityMember identity_members[] = {
-    {"dev", "identity.dev", G_MININT64, G_STRUCT_OFFSET(Av1dFileIdentity, dev)},
-    {"ino", "identity.ino", G_MININT64, G_STRUCT_OFFSET(Av1dFileIdentity, ino)},
-    {"size", "identity.size", 0, G_STRUCT_OFFSET(Av1dFileIdentity, size)},
-    {"mtime_ns", "identity.mtime_ns", G_MININT64, G_STRUCT_OFFSET(Av1dFileIdentity, mtime_ns)},
+    {"dev", G_MININT64, G_STRUCT_OFFSET(Av1dFileIdentity, dev)},
+    {"ino", G_MININT64, G_STRUCT_OFFSET(Av1dFileIdentity, ino)},
+    {"size", 0, G_STRUCT_OFFSET(Av1dFileIdentity, size)},
+    {"mtime_ns", G_MININT64, G_STRUCT_OFFSET(Av1dFileIdentity, mtime_ns)},
 };
 
 static gboolean
@@ -588,10 +588,11 @@ read_identity(const gchar *key, JsonNode *node, Av1dFileIdentity *out, GError **
 	for (guint i = 0; i < G_N_ELEMENTS(identity_members); i++) {
 		const IdentityMember *member = &identity_members[i];
 		JsonNode *value = json_object_get_member(object, member->name);
+		g_autofree gchar *member_key = g_strdup_printf("%s.%s", key, member->name);
 
 		/* the same bits for the unsigned members */
 		if (value != NULL &&
-		    !read_int(member->key, value, member->min, G_MAXINT64,
+		    !read_int(member_key, value, member->min, G_MAXINT64,
 			      (gint64 *)(gpointer)((guint8 *)out + member->offset), error))
 			return FALSE;
 	}
@@ -649,7 +650,7 @@ read_field(Av1dJob *job, const Field *field, JsonNode *node, GError **error)
 	case FIELD_ARGV:
 		return read_argv(field->key, node, &job->argv, error);
 	case FIELD_IDENTITY:
-		return read_identity(field->key, node, &job->identity, error);
+		return read_identity(field->key, node, MEMBER(job, field, Av1dFileIdentity), error);
 	default:
 		return read_number_field(job, field, node, error);
 	}
@@ -773,6 +774,15 @@ av1d_job_set_status(Av1dJob *self, Av1dJobStatus status, GError **error)
 		self->finished_at = g_get_real_time();
 	}
 	return TRUE;
+}
+
+void
+av1d_job_set_stage(Av1dJob *self, Av1dJobStage stage)
+{
+	g_return_if_fail(self != NULL);
+	g_return_if_fail(stage < AV1D_JOB_STAGE_LAST);
+
+	self->stage = stage;
 }
 
 void

@@ -76,6 +76,10 @@ typedef struct {
 	gdouble progress; /* 0..1 */
 	gdouble fps;
 	Av1dFileIdentity identity;
+	/* the encode as the swap found it in the temp folder (dev, ino, size;
+	 * the swap sets its mtime): recovery rolls a swap forward only when
+	 * the final name holds this file; zero until the swapping stage */
+	Av1dFileIdentity output_identity;
 	gint64 eta_seconds; /* while encoding; -1 unknown; not written to the job file */
 
 	/*< private >*/
@@ -117,6 +121,8 @@ gboolean
 av1d_job_set_status(Av1dJob *self, Av1dJobStatus status, GError **error);
 void
 av1d_job_set_reason(Av1dJob *self, const gchar *reason);
+void
+av1d_job_set_stage(Av1dJob *self, Av1dJobStage stage);
 gboolean
 av1d_job_is_finished(const Av1dJob *self);
 /* copies @argv (NULL clears it) */

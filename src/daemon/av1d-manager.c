@@ -4,9 +4,11 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
 
+#include "av1d-beneath.h"
 #include "av1d-candidate.h"
 #include "av1d-encoder.h"
 #include "av1d-error.h"
@@ -225,40 +227,93 @@ av1d_manager_enqueue(Av1dManager *self, const gchar *path, GError **error)
 	return job;
 }
 
-/* SPEC 7.4: a job a crash left running is rolled forward (swap completed)
- * or back (original under its name, temp removed, queued again) */
 static void
-av1d_manager_recover_job(Av1dManager *self, Av1dJob *job)
+av1d_manager_recovered(Av1dManager *self, Av1dJob *job, Av1dJobStatus status, const gchar *reason)
 {
-	g_autoptr(Av1dSwapRequest) req =
-	    av1d_swap_request_new(job->source_path, &job->identity, self->config->keep_backup);
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *reason = NULL;
 	g_autofree gchar *what = NULL;
-	Av1dFileIdentity output_identity;
 
-	if (av1d_swap_recover(req, &reason, &error) == AV1D_RECOVERY_ROLLED_FORWARD &&
-	    av1d_file_identity_from_path(req->output_path, &output_identity, NULL)) {
-		job->identity = output_identity;
-		job->new_bytes = output_identity.size;
-		g_free(job->output_path);
-		job->output_path = g_strdup(req->output_path);
-		job->stage = AV1D_JOB_STAGE_DONE;
-		av1d_job_set_status(job, AV1D_JOB_STATUS_SUCCESS, NULL);
-	} else {
-		if (error != NULL) {
-			g_free(reason);
-			/* Translators: %s says why the crash recovery failed */
-			reason = g_strdup_printf(_("recovery: %s"), error->message);
-		}
-		job->stage = AV1D_JOB_STAGE_QUEUED;
-		av1d_job_set_status(job, AV1D_JOB_STATUS_PENDING, NULL);
-	}
+	av1d_job_set_stage(job, status == AV1D_JOB_STATUS_SUCCESS ? AV1D_JOB_STAGE_DONE
+								   : AV1D_JOB_STAGE_QUEUED);
+	av1d_job_set_status(job, status, NULL);
 	av1d_job_set_reason(job, reason);
 	if (!av1d_job_store_save(self->store, job, &error))
 		g_warning("job %" G_GUINT64_FORMAT ": %s", job->id, error->message);
 	what = g_strdup_printf("recovered: %s", job->reason);
 	av1d_log_job(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, AV1D_MSG_JOB_RECOVERED, job, what);
+}
+
+/* the swap was completed: the file is now known by the encode's identity */
+static void
+av1d_manager_rolled_forward(Av1dManager *self, Av1dJob *job, int dir_fd, const gchar *reason)
+{
+	g_autofree gchar *name = g_path_get_basename(job->source_path);
+	g_autofree gchar *output_name = av1d_swap_output_name(name);
+	g_autofree gchar *dir = g_path_get_dirname(job->source_path);
+	Av1dFileIdentity output_identity;
+
+	if (av1d_beneath_identity(dir_fd, output_name, &output_identity, NULL)) {
+		job->identity = output_identity;
+		job->new_bytes = output_identity.size;
+	}
+	g_free(job->output_path);
+	job->output_path = g_build_filename(dir, output_name, NULL);
+	av1d_manager_recovered(self, job, AV1D_JOB_STATUS_SUCCESS, reason);
+}
+
+/* the source's name holds another file than the job's: the job is
+ * forgotten, and the crawl finds that file as a new one */
+static void
+av1d_manager_forget_job(Av1dManager *self, Av1dJob *job, const gchar *reason)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *what = g_strdup_printf("recovered: %s; the job is forgotten", reason);
+
+	av1d_log_job(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, AV1D_MSG_JOB_RECOVERED, job, what);
+	if (!av1d_job_store_remove(self->store, job->id, &error))
+		g_warning("job %" G_GUINT64_FORMAT ": %s", job->id, error->message);
+}
+
+/* SPEC 7.6: a job a crash left running is recovered by the stage it
+ * recorded, in its folder reached beneath its root without a symlink (a
+ * folder replaced by one while av1d was down is not touched). Returns TRUE
+ * when the job is to run again */
+static gboolean
+av1d_manager_recover_job(Av1dManager *self, Av1dJob *job)
+{
+	g_autofree gchar *name = NULL;
+	g_autofree gchar *reason = NULL;
+	g_autoptr(GError) error = NULL;
+	Av1dRecovery recovery;
+	int dir_fd = av1d_beneath_open_parent((const gchar *const *)self->config->library_roots,
+					      job->source_path, &name, &error);
+
+	if (dir_fd < 0) {
+		/* Translators: %s says why the job's folder cannot be reached */
+		reason = g_strdup_printf(_("recovery: %s; nothing was touched"), error->message);
+		av1d_manager_recovered(self, job, AV1D_JOB_STATUS_FAILED, reason);
+		return FALSE;
+	}
+	recovery = av1d_swap_recover(dir_fd, job->id, name, &job->identity, &job->output_identity,
+				     job->stage == AV1D_JOB_STAGE_SWAPPING,
+				     self->config->keep_backup, &reason);
+	switch (recovery) {
+	case AV1D_RECOVERY_ROLLED_FORWARD:
+		av1d_manager_rolled_forward(self, job, dir_fd, reason);
+		break;
+	case AV1D_RECOVERY_SOURCE_KEPT:
+		av1d_manager_recovered(self, job, AV1D_JOB_STATUS_PENDING, reason);
+		break;
+	case AV1D_RECOVERY_ORIGINAL_AS_BACKUP:
+		av1d_manager_recovered(self, job, AV1D_JOB_STATUS_FAILED, reason);
+		break;
+	case AV1D_RECOVERY_SOURCE_CHANGED:
+	default:
+		av1d_manager_forget_job(self, job, reason);
+		break;
+	}
+	close(dir_fd);
+	return recovery == AV1D_RECOVERY_SOURCE_KEPT;
 }
 
 /* a daemon killed while it encoded leaves its container running, writing
@@ -296,11 +351,8 @@ av1d_manager_requeue_unfinished(Av1dManager *self)
 
 		if (av1d_job_is_finished(job) || av1d_manager_is_queued(self, job->id))
 			continue;
-		if (job->status == AV1D_JOB_STATUS_RUNNING) {
-			av1d_manager_recover_job(self, job);
-			if (av1d_job_is_finished(job))
-				continue;
-		}
+		if (job->status == AV1D_JOB_STATUS_RUNNING && !av1d_manager_recover_job(self, job))
+			continue;
 		job->stage = AV1D_JOB_STAGE_QUEUED;
 		g_info("job %" G_GUINT64_FORMAT ": re-queued after a restart", job->id);
 		g_queue_push_tail(&self->pending, av1d_job_ref(job));
@@ -369,6 +421,42 @@ av1d_manager_cancel(Av1dManager *self, guint64 id, GError **error)
 	g_set_error(error, AV1D_ERROR, AV1D_ERROR_NOT_FOUND,
 		    "no queued or running job %" G_GUINT64_FORMAT, id);
 	return FALSE;
+}
+
+/* SPEC 7.5: a marker cancels the queued or running jobs on @path, or
+ * anywhere below it for a folder */
+void
+av1d_manager_cancel_marked(Av1dManager *self, const gchar *path)
+{
+	g_autoptr(GPtrArray) jobs = NULL;
+	g_autofree gchar *prefix = NULL;
+	Av1dJob *job;
+	struct stat st;
+
+	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		job = av1d_job_store_lookup_by_path(self->store, path);
+		if (job != NULL && !av1d_job_is_finished(job) &&
+		    av1d_manager_cancel(self, job->id, NULL))
+			g_info("job %" G_GUINT64_FORMAT ": cancelled: %s was marked with .av1skip",
+			       job->id, path);
+		return;
+	}
+	prefix = g_str_has_suffix(path, G_DIR_SEPARATOR_S) ? g_strdup(path)
+							   : g_strconcat(path, G_DIR_SEPARATOR_S, NULL);
+	jobs = av1d_job_store_get_jobs(self->store);
+	for (guint i = 0; i < jobs->len; i++) {
+		job = g_ptr_array_index(jobs, i);
+		if (!av1d_job_is_finished(job) && g_str_has_prefix(job->source_path, prefix) &&
+		    av1d_manager_cancel(self, job->id, NULL))
+			g_info("job %" G_GUINT64_FORMAT ": cancelled: %s was marked with .av1skip",
+			       job->id, path);
+	}
+}
+
+static void
+av1d_manager_marker_added_cb(Av1dWatcher *watcher, const gchar *path, gpointer user_data)
+{
+	av1d_manager_cancel_marked(AV1D_MANAGER(user_data), path);
 }
 
 /* stopping the daemon: running encodes are stopped (their temps removed by
@@ -582,6 +670,8 @@ av1d_manager_start_watching(Av1dManager *self, GError **error)
 			 self);
 	g_signal_connect(self->watcher, "directory-renamed",
 			 G_CALLBACK(av1d_manager_directory_renamed_cb), self);
+	g_signal_connect(self->watcher, "marker-added", G_CALLBACK(av1d_manager_marker_added_cb),
+			 self);
 	g_signal_connect(self->watcher, "crawl-finished",
 			 G_CALLBACK(av1d_manager_crawl_finished_cb), self);
 	self->crawl_started = g_get_monotonic_time();

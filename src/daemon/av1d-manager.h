@@ -38,6 +38,10 @@ gboolean
 av1d_manager_retry(Av1dManager *self, guint64 id, GError **error);
 gboolean
 av1d_manager_cancel(Av1dManager *self, guint64 id, GError **error);
+/* the queued or running jobs on @path (a file), or below it (a folder),
+ * cancelled because a .av1skip marks it */
+void
+av1d_manager_cancel_marked(Av1dManager *self, const gchar *path);
 void
 av1d_manager_cancel_all(Av1dManager *self);
 /* cancel_all() and wait (iterating the thread-default main context) until

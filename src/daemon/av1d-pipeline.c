@@ -3,12 +3,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "av1d-beneath.h"
 #include "av1d-classify.h"
 #include "av1d-error.h"
 #include "av1d-fault.h"
@@ -31,6 +34,11 @@ typedef struct {
 	Av1dRunner *runner;
 	gulong progress_id;
 	gint64 encode_started; /* monotonic µs */
+	gchar *root;	       /* the library root that holds the source */
+	int dir_fd;	       /* the source's folder, opened beneath root when the job began */
+	gchar *source_name;    /* the source's name in dir_fd */
+	int temp_fd;	       /* the job's private temp folder, -1 until created */
+	gchar *temp_name;      /* its name in dir_fd */
 } Av1dPipelineData;
 
 static void
@@ -43,6 +51,13 @@ av1d_pipeline_data_free(Av1dPipelineData *data)
 	g_clear_pointer(&data->decision, av1d_decision_free);
 	g_clear_pointer(&data->info, av1d_media_info_free);
 	g_clear_pointer(&data->job, av1d_job_unref);
+	if (data->dir_fd >= 0)
+		close(data->dir_fd);
+	if (data->temp_fd >= 0)
+		close(data->temp_fd);
+	g_free(data->root);
+	g_free(data->source_name);
+	g_free(data->temp_name);
 	g_free(data);
 }
 
@@ -82,6 +97,12 @@ av1d_pipeline_log_end(Av1dJob *job, const gchar *message_id, GLogLevelFlags leve
 	av1d_log_job(G_LOG_DOMAIN, level, message_id, job, what);
 }
 
+static const gchar *const *
+av1d_pipeline_roots(Av1dPipelineData *data)
+{
+	return (const gchar *const *)data->context.config->library_roots;
+}
+
 /* once per decision: the job ends once, and only a changed file or an
  * explicit retry makes a new decision */
 static void
@@ -92,7 +113,8 @@ av1d_pipeline_write_why(Av1dPipelineData *data)
 	    av1d_sidecar_format_why(data->job, g_file_test(marker, G_FILE_TEST_EXISTS));
 	g_autoptr(GError) error = NULL;
 
-	if (!av1d_sidecar_write_why(data->job->source_path, text, &error))
+	if (!av1d_sidecar_write_why(av1d_pipeline_roots(data), data->job->source_path, text,
+				    &error))
 		g_info("job %" G_GUINT64_FORMAT ": no .why.txt: %s", data->job->id,
 		       error->message);
 }
@@ -126,23 +148,21 @@ av1d_pipeline_finish_job(Av1dPipelineData *data, Av1dJobStatus status, const gch
 	}
 }
 
-/* the plan's temp, named when the encode was planned: the job's path
- * follows a rename made meanwhile, the temp stays where ffmpeg wrote it */
-static gchar *
-av1d_pipeline_temp_path(Av1dPipelineData *data)
-{
-	if (data->plan != NULL)
-		return g_strdup(data->plan->temp_path);
-	return av1d_sidecar_temp_path(data->job->source_path);
-}
-
+/* the job's private folder and what is in it; through the folder the job
+ * opened, so a folder renamed meanwhile keeps no stray temp */
 static void
 av1d_pipeline_remove_temp(Av1dPipelineData *data)
 {
-	g_autofree gchar *temp = av1d_pipeline_temp_path(data);
+	g_autoptr(GError) error = NULL;
 
-	if (g_unlink(temp) != 0 && errno != ENOENT)
-		g_warning("cannot remove %s: %s", temp, g_strerror(errno));
+	if (data->temp_name == NULL)
+		return;
+	if (data->temp_fd >= 0)
+		close(data->temp_fd);
+	data->temp_fd = -1;
+	if (!av1d_beneath_remove_temp_dir(data->dir_fd, data->temp_name, &error))
+		g_warning("job %" G_GUINT64_FORMAT ": %s", data->job->id, error->message);
+	g_clear_pointer(&data->temp_name, g_free);
 }
 
 /* copy what the classifier found into the job, for explain, D-Bus and the TUI */
@@ -220,32 +240,25 @@ av1d_pipeline_swap_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 {
 	g_autoptr(GTask) task = user_data;
 	Av1dPipelineData *data = g_task_get_task_data(task);
-	g_autoptr(Av1dSwapRequest) req =
-	    av1d_swap_request_new(data->job->source_path, &data->job->identity,
-				  data->context.config->keep_backup);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GError) recover_error = NULL;
-	g_autofree gchar *recovered = NULL;
+	g_autofree gchar *output_name = av1d_swap_output_name(data->source_name);
+	g_autofree gchar *dir = g_path_get_dirname(data->job->source_path);
 	Av1dFileIdentity output_identity;
 	g_autofree gchar *reason = NULL;
 	gdouble saved;
 
+	/* every failed step put back what it changed: the job just fails */
 	if (!av1d_swap_run_finish(result, &output_identity, &error)) {
-		/* settle whatever the failed step left: both outcomes are safe */
-		if (av1d_swap_recover(req, &recovered, &recover_error) !=
-		    AV1D_RECOVERY_ROLLED_FORWARD) {
-			av1d_pipeline_fail(g_steal_pointer(&task), g_steal_pointer(&error));
-			return;
-		}
-		if (!av1d_file_identity_from_path(req->output_path, &output_identity, NULL))
-			output_identity = data->job->identity;
+		av1d_pipeline_fail(g_steal_pointer(&task), g_steal_pointer(&error));
+		return;
 	}
+	av1d_pipeline_remove_temp(data);
 	av1d_fault_point("swap-done");
 	/* from now on the file is known by the output's identity, so that it is
 	 * never encoded again, also after a rename */
 	data->job->identity = output_identity;
 	g_free(data->job->output_path);
-	data->job->output_path = g_strdup(req->output_path);
+	data->job->output_path = g_build_filename(dir, output_name, NULL);
 	saved = 100.0 - 100.0 * (gdouble)data->job->new_bytes /
 				(gdouble)MAX(data->job->original_bytes, 1);
 	if (data->context.config->keep_backup)
@@ -273,18 +286,43 @@ av1d_pipeline_swap_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 	g_task_return_boolean(task, TRUE);
 }
 
-static void
-av1d_pipeline_start_swap(GTask *task)
+/* the marker rule holds up to the swap: one written during the encode
+ * (by the user, `av1d skip` or another program) ends the job untouched */
+static gboolean
+av1d_pipeline_is_marked(Av1dPipelineData *data)
 {
-	Av1dPipelineData *data = g_task_get_task_data(task);
-	g_autoptr(Av1dSwapRequest) req =
-	    av1d_swap_request_new(data->job->source_path, &data->job->identity,
-				  data->context.config->keep_backup);
+	return av1d_sidecar_is_skipped(data->job->source_path, data->root);
+}
 
+static void
+av1d_pipeline_start_swap(GTask *task_owned)
+{
+	g_autoptr(GTask) task = task_owned;
+	Av1dPipelineData *data = g_task_get_task_data(task);
+	g_autoptr(Av1dSwapRequest) req = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (av1d_pipeline_is_marked(data)) {
+		av1d_pipeline_remove_temp(data);
+		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_SKIPPED,
+					 _("marked with .av1skip during the encode"));
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	/* what the swap may put in place, and recovery roll forward to */
+	if (!av1d_beneath_identity(data->temp_fd, AV1D_TEMP_OUTPUT, &data->job->output_identity,
+				   &error)) {
+		av1d_pipeline_fail(g_steal_pointer(&task), g_steal_pointer(&error));
+		return;
+	}
+	req = av1d_swap_request_new(data->root, data->job->source_path, data->dir_fd,
+				    data->temp_fd, &data->job->identity,
+				    &data->job->output_identity,
+				    data->context.config->keep_backup);
 	/* recorded (and fsync'ed) before the first step, for recovery */
 	av1d_pipeline_set_stage(data, AV1D_JOB_STAGE_SWAPPING);
 	av1d_fault_point("pipeline-swapping");
-	av1d_swap_run_async(req, NULL, av1d_pipeline_swap_cb, task);
+	av1d_swap_run_async(req, av1d_pipeline_swap_cb, g_steal_pointer(&task));
 }
 
 static void
@@ -297,7 +335,8 @@ av1d_pipeline_reject_size(GTask *task_owned)
 	g_autoptr(GError) error = NULL;
 
 	av1d_pipeline_remove_temp(data);
-	if (!av1d_sidecar_write_skip(data->job->source_path, reason, &error))
+	if (!av1d_sidecar_write_skip(av1d_pipeline_roots(data), data->job->source_path, reason,
+				     &error))
 		g_warning("cannot write .av1skip for %s: %s", data->job->source_path,
 			  error->message);
 	av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_SKIPPED, reason);
@@ -334,6 +373,27 @@ av1d_pipeline_progress_cb(Av1dRunner *runner, gpointer user_data)
 	av1d_pipeline_changed(data);
 }
 
+/* SPEC 7: a folder only this job writes in, so that nobody can plant a
+ * symlink where the encoder writes and two sources of one stem never share
+ * a temp; made through the folder the job opened, never through a path */
+static gboolean
+av1d_pipeline_make_temp(Av1dPipelineData *data, GError **error)
+{
+	g_autofree gchar *prefix =
+		g_strdup_printf(AV1D_TEMP_DIR_PREFIX "%" G_GUINT64_FORMAT "-", data->job->id);
+	g_autofree gchar *dir = g_path_get_dirname(data->job->source_path);
+	g_autofree gchar *temp_dir = NULL;
+
+	/* a folder left by an earlier crash of this job goes first */
+	av1d_beneath_remove_job_temp_dirs(data->dir_fd, data->job->id);
+	data->temp_fd = av1d_beneath_make_temp_dir(data->dir_fd, prefix, &data->temp_name, error);
+	if (data->temp_fd < 0)
+		return FALSE;
+	temp_dir = g_build_filename(dir, data->temp_name, NULL);
+	av1d_plan_set_temp_dir(data->plan, temp_dir);
+	return TRUE;
+}
+
 static void
 av1d_pipeline_start_encode(GTask *task)
 {
@@ -346,8 +406,9 @@ av1d_pipeline_start_encode(GTask *task)
 
 	/* the container is named after the job: av1d-<id> */
 	backend.job_id = data->job->id;
-	argv = av1d_plan_build_argv(data->plan, data->decision, &backend, &error);
-	if (argv == NULL) {
+	if (!av1d_pipeline_make_temp(data, &error) ||
+	    (argv = av1d_plan_build_argv(data->plan, data->decision, &backend, &error)) == NULL) {
+		av1d_pipeline_remove_temp(data);
 		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, error->message);
 		g_task_return_boolean(task, TRUE);
 		return;
@@ -357,8 +418,6 @@ av1d_pipeline_start_encode(GTask *task)
 	data->job->output_path = g_strdup(data->plan->output_path);
 	g_free(data->job->encoder);
 	data->job->encoder = g_strdup(av1d_encoder_kind_to_string(ctx->backend.kind));
-	/* a temp left by an earlier crash is ours by name; start clean */
-	av1d_pipeline_remove_temp(data);
 	av1d_pipeline_set_stage(data, AV1D_JOB_STAGE_ENCODING);
 
 	data->runner = av1d_runner_new((const gchar *const *)argv, data->info->duration_us,
@@ -386,7 +445,7 @@ av1d_pipeline_encode_cb(GObject *source, GAsyncResult *result, gpointer user_dat
 	g_autoptr(GTask) task = user_data;
 	Av1dPipelineData *data = g_task_get_task_data(task);
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *temp = av1d_pipeline_temp_path(data);
+	g_autofree gchar *temp = g_strdup(data->plan->temp_path);
 	g_autofree gchar *reason = NULL;
 	g_autofree gchar *stderr_tail = NULL;
 	GCancellable *cancellable;
@@ -399,7 +458,8 @@ av1d_pipeline_encode_cb(GObject *source, GAsyncResult *result, gpointer user_dat
 		if (av1d_runner_was_aborted_for_size(data->runner)) {
 			g_autoptr(GError) marker_error = NULL;
 			av1d_pipeline_remove_temp(data);
-			if (!av1d_sidecar_write_skip(data->job->source_path, error->message,
+			if (!av1d_sidecar_write_skip(av1d_pipeline_roots(data),
+						     data->job->source_path, error->message,
 						     &marker_error))
 				g_warning("cannot write .av1skip: %s", marker_error->message);
 			av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_SKIPPED, error->message);
@@ -421,10 +481,12 @@ av1d_pipeline_encode_cb(GObject *source, GAsyncResult *result, gpointer user_dat
 					       temp));
 		return;
 	}
-	if (stat(temp, &st) != 0) {
+	if (fstatat(data->temp_fd, AV1D_TEMP_OUTPUT, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode)) {
 		/* Translators: the temporary output file, then the system's error */
 		reason = g_strdup_printf(_("encoder finished but wrote no output %s: %s"), temp,
 					 g_strerror(errno));
+		av1d_pipeline_remove_temp(data);
 		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, reason);
 		g_task_return_boolean(task, TRUE);
 		return;
@@ -468,20 +530,48 @@ av1d_pipeline_probe_cb(GObject *source, GAsyncResult *result, gpointer user_data
 	av1d_pipeline_start_encode(g_steal_pointer(&task));
 }
 
+/* the file as the job starts on it: reached beneath its root without a
+ * symlink (a folder replaced by one while the job waited is refused), a
+ * regular file; *skip says why it must not be encoded at all */
+static gboolean
+av1d_pipeline_open_source(Av1dPipelineData *data, const gchar **skip, GError **error)
+{
+	Av1dJob *job = data->job;
+	struct stat st;
+
+	data->root = g_strdup(av1d_beneath_find_root(av1d_pipeline_roots(data), job->source_path));
+	data->dir_fd = av1d_beneath_open_parent(av1d_pipeline_roots(data), job->source_path,
+						&data->source_name, error);
+	if (data->dir_fd < 0 ||
+	    !av1d_beneath_identity(data->dir_fd, data->source_name, &job->identity, error))
+		return FALSE;
+	if (fstatat(data->dir_fd, data->source_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_nlink > 1)
+		/* SPEC 7.4: a torrent client may still seed the other name */
+		*skip = N_("the file has other hard links: replacing one name frees no space "
+			   "and changes what the other name reads");
+	else if (av1d_pipeline_is_marked(data))
+		*skip = N_("marked with .av1skip");
+	return TRUE;
+}
+
 /* status running, stage probing, and the file's identity as we start */
 static gboolean
-av1d_pipeline_begin(Av1dPipelineData *data, GError **error)
+av1d_pipeline_begin(Av1dPipelineData *data, const gchar **skip, GError **error)
 {
 	Av1dJob *job = data->job;
 
-	if (!av1d_file_identity_from_path(job->source_path, &job->identity, error))
+	if (!av1d_pipeline_open_source(data, skip, error))
 		return FALSE;
 	job->original_bytes = job->identity.size;
 	job->new_bytes = 0;
 	job->progress = 0.0;
 	job->fps = 0.0;
+	memset(&job->output_identity, 0, sizeof job->output_identity);
 	if (!av1d_job_set_status(job, AV1D_JOB_STATUS_RUNNING, error))
 		return FALSE;
+	if (*skip != NULL)
+		return TRUE;
 	job->stage = AV1D_JOB_STAGE_PROBING;
 	av1d_pipeline_save(data);
 	av1d_log_job(G_LOG_DOMAIN, G_LOG_LEVEL_INFO, AV1D_MSG_JOB_STARTED, job, "started");
@@ -501,20 +591,28 @@ av1d_pipeline_run_async(const Av1dPipelineContext *context,
 	g_autoptr(GTask) task = g_task_new(NULL, cancellable, callback, user_data);
 	Av1dPipelineData *data = g_new0(Av1dPipelineData, 1);
 	g_autoptr(GError) error = NULL;
+	const gchar *skip = NULL;
 
 	data->context = *context;
 	data->job = av1d_job_ref(job);
 	data->changed_func = changed_func;
 	data->changed_data = changed_data;
+	data->dir_fd = -1;
+	data->temp_fd = -1;
 	g_task_set_task_data(task, data, (GDestroyNotify)av1d_pipeline_data_free);
 	g_task_set_source_tag(task, av1d_pipeline_run_async);
 
-	if (!av1d_pipeline_begin(data, &error)) {
+	if (!av1d_pipeline_begin(data, &skip, &error)) {
 		/* Translators: %s says why the job could not start */
 		g_autofree gchar *reason = g_strdup_printf(_("cannot start: %s"), error->message);
 		if (job->status == AV1D_JOB_STATUS_PENDING)
 			av1d_job_set_status(job, AV1D_JOB_STATUS_RUNNING, NULL);
 		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_FAILED, reason);
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	if (skip != NULL) {
+		av1d_pipeline_finish_job(data, AV1D_JOB_STATUS_SKIPPED, skip);
 		g_task_return_boolean(task, TRUE);
 		return;
 	}

@@ -6,6 +6,7 @@
 
 #include "av1d-error.h"
 #include "av1d-plan.h"
+#include "av1d-sidecar.h"
 
 /* ---- languages ---- */
 
@@ -132,6 +133,7 @@ av1d_plan_free(Av1dPlan *self)
 		return;
 	g_free(self->source_path);
 	g_free(self->output_path);
+	g_free(self->temp_dir);
 	g_free(self->temp_path);
 	g_free(self->backup_path);
 	plan_track_free(self->video);
@@ -175,8 +177,11 @@ plan_paths(Av1dPlan *plan, const gchar *source_path, GError **error)
 	name = g_strconcat(stem, ".mkv", NULL);
 	plan->output_path = g_build_filename(dir, name, NULL);
 	g_free(name);
-	name = g_strconcat(".", stem, ".av1d-tmp.mkv", NULL);
-	plan->temp_path = g_build_filename(dir, name, NULL);
+	/* the pipeline names the job's private folder when it creates it;
+	 * until then (explain, --dry-run) the pattern stands in */
+	name = g_strconcat(AV1D_TEMP_DIR_PREFIX, "XXXXXX", NULL);
+	plan->temp_dir = g_build_filename(dir, name, NULL);
+	plan->temp_path = g_build_filename(plan->temp_dir, AV1D_TEMP_OUTPUT, NULL);
 	g_free(name);
 	name = dot != NULL && dot != base ? g_strconcat(stem, ".orig", dot, NULL)
 					  : g_strconcat(stem, ".orig", NULL);
@@ -547,8 +552,6 @@ add_docker_mount(GPtrArray *argv, const gchar *path, gboolean read_only)
 static void
 add_docker_args(GPtrArray *argv, const Av1dPlan *plan, const Av1dBackendParams *params)
 {
-	g_autofree gchar *dir = g_path_get_dirname(plan->source_path);
-
 	add_args(argv, params->docker_bin ? params->docker_bin : "docker", "run", "--rm", "--name",
 		 NULL);
 	add_argf(argv, "av1d-%" G_GUINT64_FORMAT, params->job_id);
@@ -563,8 +566,9 @@ add_docker_args(GPtrArray *argv, const Av1dPlan *plan, const Av1dBackendParams *
 	add_args(argv, "--group-add", NULL);
 	add_argf(argv, "%u", params->render_gid);
 	add_args(argv, "-e", "LIBVA_DRIVER_NAME=iHD", NULL);
-	/* the folder read-write for the temp file, the source itself read-only */
-	add_docker_mount(argv, dir, FALSE);
+	/* only the job's private folder read-write, the source itself
+	 * read-only: the container can touch nothing else of the library */
+	add_docker_mount(argv, plan->temp_dir, FALSE);
 	add_docker_mount(argv, plan->source_path, TRUE);
 	add_args(argv, "--entrypoint", "ffmpeg", params->docker_image, NULL);
 }
@@ -717,4 +721,15 @@ av1d_argv_to_display(const gchar *const *argv)
 	}
 	/* file names need not be UTF-8; the display must be */
 	return g_utf8_make_valid(out->str, (gssize)out->len);
+}
+
+void
+av1d_plan_set_temp_dir(Av1dPlan *self, const gchar *temp_dir)
+{
+	g_return_if_fail(self != NULL && temp_dir != NULL);
+
+	g_free(self->temp_dir);
+	g_free(self->temp_path);
+	self->temp_dir = g_strdup(temp_dir);
+	self->temp_path = g_build_filename(temp_dir, AV1D_TEMP_OUTPUT, NULL);
 }

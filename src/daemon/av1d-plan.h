@@ -40,7 +40,8 @@ typedef struct {
 typedef struct {
 	gchar *source_path;
 	gchar *output_path; /* <dir>/<stem>.mkv */
-	gchar *temp_path;   /* <dir>/.<stem>.av1d-tmp.mkv */
+	gchar *temp_dir;    /* <dir>/.av1d-<job id>-XXXXXX, the job's private folder */
+	gchar *temp_path;   /* <temp_dir>/out.mkv, where the encoder writes */
 	gchar *backup_path; /* <dir>/<stem>.orig.<ext> */
 	Av1dPlanTrack *video;
 	GPtrArray *audio;     /* Av1dPlanTrack*, kept, in source order */
@@ -82,6 +83,9 @@ av1d_plan_new(const Av1dMediaInfo *info,
 	      GError **error);
 void
 av1d_plan_free(Av1dPlan *self);
+/* the job's private folder, once created: the encoder writes out.mkv there */
+void
+av1d_plan_set_temp_dir(Av1dPlan *self, const gchar *temp_dir);
 
 GStrv
 av1d_plan_build_argv(const Av1dPlan *plan,

@@ -4,9 +4,12 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
 
+#include "av1d-beneath.h"
 #include "av1d-job-store.h"
 #include "av1d-sidecar.h"
 
@@ -26,17 +29,6 @@ av1d_sidecar_split(const gchar *source_path, gchar **dir, gchar **stem, gchar **
 	}
 	*stem = g_strndup(base, (gsize)(dot - base));
 	*ext = g_strdup(dot + 1);
-}
-
-gchar *
-av1d_sidecar_temp_path(const gchar *source_path)
-{
-	g_autofree gchar *dir = NULL, *stem = NULL, *ext = NULL;
-	g_autofree gchar *name = NULL;
-
-	av1d_sidecar_split(source_path, &dir, &stem, &ext);
-	name = g_strconcat(".", stem, AV1D_TEMP_INFIX, ".mkv", NULL);
-	return g_build_filename(dir, name, NULL);
 }
 
 gchar *
@@ -79,6 +71,7 @@ av1d_sidecar_is_own_file(const gchar *basename)
 	return g_str_has_suffix(basename, AV1D_SKIP_SUFFIX) ||
 	       g_str_has_suffix(basename, AV1D_WHY_SUFFIX) ||
 	       strstr(basename, AV1D_TEMP_INFIX) != NULL ||
+	       g_str_has_prefix(basename, AV1D_TEMP_DIR_PREFIX) ||
 	       strstr(basename, AV1D_BACKUP_INFIX) != NULL;
 }
 
@@ -106,28 +99,69 @@ av1d_sidecar_is_skipped(const gchar *source_path, const gchar *root)
 	}
 }
 
-/* @path is the file to skip, or a directory (then <dir>/.av1skip) */
-gboolean
-av1d_sidecar_write_skip(const gchar *path, const gchar *why, GError **error)
+/* a folder marker only in a real folder inside a root, reached without a
+ * symlink; a file marker beside the file, in its real parent folder */
+static int
+av1d_sidecar_open_marker_dir(const gchar *const *roots,
+			     const gchar *path,
+			     gchar **marker,
+			     GError **error)
 {
-	g_autofree gchar *marker = NULL;
-	g_autofree gchar *text = NULL;
+	const gchar *root = av1d_beneath_find_root(roots, path);
+	g_autofree gchar *name = NULL;
+	struct stat st;
+	int fd;
 
-	/* Translators: the text of a .av1skip marker when no reason was given */
-	text = g_strdup_printf("%s\n", why != NULL ? why : _("skipped by the user"));
-	if (g_file_test(path, G_FILE_TEST_IS_DIR))
-		marker = g_build_filename(path, AV1D_DIR_SKIP_MARKER, NULL);
-	else
-		marker = av1d_sidecar_skip_path(path);
-	return av1d_file_write_atomic(marker, text, strlen(text), 0644, error);
+	if (root != NULL && lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fd = av1d_beneath_open_dir(root, path, error);
+		if (fd >= 0)
+			*marker = g_strdup(AV1D_DIR_SKIP_MARKER);
+		return fd;
+	}
+	fd = av1d_beneath_open_parent(roots, path, &name, error);
+	if (fd >= 0)
+		*marker = g_strconcat(name, AV1D_SKIP_SUFFIX, NULL);
+	return fd;
 }
 
 gboolean
-av1d_sidecar_write_why(const gchar *source_path, const gchar *text, GError **error)
+av1d_sidecar_write_skip(const gchar *const *roots,
+			const gchar *path,
+			const gchar *why,
+			GError **error)
 {
-	g_autofree gchar *why = av1d_sidecar_why_path(source_path);
+	g_autofree gchar *marker = NULL;
+	g_autofree gchar *text = NULL;
+	gboolean ok;
+	int fd;
 
-	return av1d_file_write_atomic(why, text, strlen(text), 0644, error);
+	/* Translators: the text of a .av1skip marker when no reason was given */
+	text = g_strdup_printf("%s\n", why != NULL ? why : _("skipped by the user"));
+	fd = av1d_sidecar_open_marker_dir(roots, path, &marker, error);
+	if (fd < 0)
+		return FALSE;
+	ok = av1d_beneath_write_file(fd, marker, text, strlen(text), 0644, error);
+	close(fd);
+	return ok;
+}
+
+gboolean
+av1d_sidecar_write_why(const gchar *const *roots,
+		       const gchar *source_path,
+		       const gchar *text,
+		       GError **error)
+{
+	g_autofree gchar *name = NULL;
+	g_autofree gchar *why = NULL;
+	gboolean ok;
+	int fd = av1d_beneath_open_parent(roots, source_path, &name, error);
+
+	if (fd < 0)
+		return FALSE;
+	why = g_strconcat(name, AV1D_WHY_SUFFIX, NULL);
+	ok = av1d_beneath_write_file(fd, why, text, strlen(text), 0644, error);
+	close(fd);
+	return ok;
 }
 
 gchar *

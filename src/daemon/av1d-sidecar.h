@@ -1,7 +1,8 @@
 /*
  * The names av1d gives to files beside a source (SPEC 7, 8), in one place:
  *   Movie.mp4                 the source
- *   .Movie.av1d-tmp.mkv       the encode while it runs (hidden, same directory)
+ *   .av1d-<id>-XXXXXX/out.mkv the encode while it runs: the job's private folder
+ *                             (mode 0700, hidden, same directory)
  *   Movie.mkv                 the result (always Matroska)
  *   Movie.orig.mp4            the original after the swap
  *   Movie.mp4.why.txt         why av1d decided what it did
@@ -20,9 +21,10 @@ G_BEGIN_DECLS
 #define AV1D_TEMP_INFIX	     ".av1d-tmp"
 #define AV1D_BACKUP_INFIX    ".orig."
 #define AV1D_DIR_SKIP_MARKER ".av1skip"
+/* a job's private temp folder: .av1d-<job id>-XXXXXX/out.mkv (SPEC 7) */
+#define AV1D_TEMP_DIR_PREFIX ".av1d-"
+#define AV1D_TEMP_OUTPUT     "out.mkv"
 
-gchar *
-av1d_sidecar_temp_path(const gchar *source_path);
 gchar *
 av1d_sidecar_output_path(const gchar *source_path);
 gchar *
@@ -39,10 +41,20 @@ av1d_sidecar_is_own_file(const gchar *basename);
  * directory */
 gboolean
 av1d_sidecar_is_skipped(const gchar *source_path, const gchar *root);
+/* @path is a file (then <file>.av1skip) or a real folder (then
+ * <folder>/.av1skip) inside one of @roots; written through a folder
+ * descriptor that never follows a symlink (SPEC 8), and never over
+ * anything but a regular file */
 gboolean
-av1d_sidecar_write_skip(const gchar *path, const gchar *why, GError **error);
+av1d_sidecar_write_skip(const gchar *const *roots,
+			const gchar *path,
+			const gchar *why,
+			GError **error);
 gboolean
-av1d_sidecar_write_why(const gchar *source_path, const gchar *text, GError **error);
+av1d_sidecar_write_why(const gchar *const *roots,
+		       const gchar *source_path,
+		       const gchar *text,
+		       GError **error);
 /* the .why.txt of a job that ended skipped or failed: what was decided, the
  * numbers, and how to retry */
 gchar *

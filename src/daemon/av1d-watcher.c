@@ -114,6 +114,7 @@ enum {
 	SIGNAL_DIRECTORY_RENAMED,
 	SIGNAL_CRAWL_FINISHED,
 	SIGNAL_OVERFLOW,
+	SIGNAL_MARKER_ADDED,
 	N_SIGNALS
 };
 
@@ -929,9 +930,16 @@ av1d_watcher_marker_added(Av1dWatcher *self, const gchar *path)
 {
 	g_autofree gchar *dir = g_path_get_dirname(path);
 
+	g_autofree gchar *source = NULL;
+
 	/* a marked folder is skipped with everything below it */
-	if (av1d_watcher_is_dir_marker(path))
+	if (av1d_watcher_is_dir_marker(path)) {
 		av1d_watcher_drop_subtree(self, dir, FALSE);
+		g_signal_emit(self, signals[SIGNAL_MARKER_ADDED], 0, dir);
+		return;
+	}
+	source = g_strndup(path, strlen(path) - strlen(AV1D_SKIP_SUFFIX));
+	g_signal_emit(self, signals[SIGNAL_MARKER_ADDED], 0, source);
 }
 
 static void
@@ -1230,6 +1238,9 @@ av1d_watcher_class_init(Av1dWatcherClass *klass)
 						      NULL, NULL, NULL, G_TYPE_NONE, 0);
 	signals[SIGNAL_OVERFLOW] = g_signal_new("overflow", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
 						NULL, G_TYPE_NONE, 0);
+	/* the file or folder a new .av1skip marks */
+	signals[SIGNAL_MARKER_ADDED] = g_signal_new("marker-added", type, G_SIGNAL_RUN_LAST, 0,
+						    NULL, NULL, NULL, G_TYPE_NONE, 1, path);
 }
 
 static void

@@ -22,6 +22,9 @@
  *                                 and events were lost; the watcher forgets the
  *                                 folders that vanished and crawls every root
  *                                 again by itself ("crawl-finished" follows)
+ *   "marker-added" (path)         a .av1skip appeared: for the file @path
+ *                                 (<path>.av1skip) or the folder @path
+ *                                 (<path>/.av1skip); jobs there must stop
  *
  * A directory moved within the library is reported as "directory-removed" for
  * the old path plus a crawl of the new one ("file-changed" for every candidate
