@@ -34,7 +34,7 @@ av1d_times=()
 job_times=()
 encode_times=()
 for i in $(seq "$runs"); do
-  rm -rf "$work/state" "$lib"/.clip.av1d-tmp.mkv "$lib"/clip.mkv.why.txt
+  rm -rf "$work/state" "$lib"/.av1d-* "$lib"/clip.mkv.why.txt
   [ -f "$lib/clip.orig.mkv" ] && mv -f "$lib/clip.orig.mkv" "$lib/clip.mkv"
   printf 'library_roots = ["%s"]\nmin_bytes = 1\nstable_secs = 0\nmax_size_ratio = 1.0\njob_state_dir = "%s/state"\n' \
     "$lib" "$work" > "$work/config.toml"
@@ -47,13 +47,16 @@ done
 
 # the exact argv av1d ran, from its job file
 mapfile -t argv < <(python3 -c 'import json,sys; [print(a) for a in json.load(open(sys.argv[1]))["argv"]]' "$work/state/1.json")
+# the job's private temp folder is gone with the job: make it again
+out_dir=$(dirname "${argv[-1]}")
 bare_times=()
 for i in $(seq "$runs"); do
-  rm -f "$lib"/.clip.av1d-tmp.mkv
+  rm -rf "$out_dir" && mkdir -m 0700 "$out_dir"
   start=$(now_ms)
   "${argv[@]}" > /dev/null 2>&1
   bare_times+=($(( $(now_ms) - start )))
 done
+rm -rf "$out_dir"
 
 a=$(printf '%s\n' "${av1d_times[@]}" | median)
 j=$(printf '%s\n' "${job_times[@]}" | median)

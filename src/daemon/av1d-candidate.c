@@ -92,6 +92,7 @@ av1d_candidate_walk(const Av1dConfig *config,
 		    const gchar *root,
 		    const gchar *dir_path,
 		    GPtrArray *found,
+		    GPtrArray *temps,
 		    GError **error)
 {
 	g_autoptr(GDir) dir = NULL;
@@ -112,9 +113,11 @@ av1d_candidate_walk(const Av1dConfig *config,
 			continue; /* vanished meanwhile */
 		if (S_ISDIR(st.st_mode)) {
 			g_autoptr(GError) error_local = NULL;
+			if (temps != NULL && av1d_sidecar_parse_temp_dir(name, NULL))
+				g_ptr_array_add(temps, g_steal_pointer(&path));
 			if (name[0] == '.')
 				continue;
-			if (!av1d_candidate_walk(config, root, path, found, &error_local))
+			if (!av1d_candidate_walk(config, root, path, found, temps, &error_local))
 				g_debug("not walking %s: %s", path, error_local->message);
 			continue;
 		}
@@ -133,15 +136,25 @@ av1d_candidate_compare(gconstpointer a, gconstpointer b)
 GPtrArray *
 av1d_candidate_list(const Av1dConfig *config, GError **error)
 {
+	return av1d_candidate_list_with_temps(config, NULL, error);
+}
+
+GPtrArray *
+av1d_candidate_list_with_temps(const Av1dConfig *config, GPtrArray **temps, GError **error)
+{
 	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) temp_dirs = g_ptr_array_new_with_free_func(g_free);
 
 	for (guint i = 0; config->library_roots[i] != NULL; i++) {
 		const gchar *root = config->library_roots[i];
-		if (!av1d_candidate_walk(config, root, root, found, error)) {
+		if (!av1d_candidate_walk(config, root, root, found, temps != NULL ? temp_dirs : NULL,
+					 error)) {
 			g_prefix_error(error, _("listing library root %s: "), root);
 			return NULL;
 		}
 	}
 	g_ptr_array_sort(found, av1d_candidate_compare);
+	if (temps != NULL)
+		*temps = g_steal_pointer(&temp_dirs);
 	return g_steal_pointer(&found);
 }

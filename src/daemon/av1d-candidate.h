@@ -39,5 +39,9 @@ av1d_candidate_find_root(const Av1dConfig *config, const gchar *path);
  * --once, explain and tests (the daemon's watcher crawls asynchronously) */
 GPtrArray *
 av1d_candidate_list(const Av1dConfig *config, GError **error);
+/* the same, and in @temps the private temp folders of av1d met on the way
+ * (.av1d-<id>-XXXXXX), for the clean-up at start */
+GPtrArray *
+av1d_candidate_list_with_temps(const Av1dConfig *config, GPtrArray **temps, GError **error);
 
 G_END_DECLS

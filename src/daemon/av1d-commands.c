@@ -98,10 +98,13 @@ av1d_command_report_job(Av1dJob *job)
 static gboolean
 av1d_command_enqueue_candidates(const Av1dConfig *config, Av1dManager *manager, GError **error)
 {
-	g_autoptr(GPtrArray) candidates = av1d_candidate_list(config, error);
+	g_autoptr(GPtrArray) temps = NULL;
+	g_autoptr(GPtrArray) candidates = av1d_candidate_list_with_temps(config, &temps, error);
 
 	if (candidates == NULL)
 		return FALSE;
+	for (guint i = 0; i < temps->len; i++)
+		av1d_manager_remove_stale_temp(manager, g_ptr_array_index(temps, i));
 	for (guint i = 0; i < candidates->len; i++) {
 		const gchar *path = g_ptr_array_index(candidates, i);
 		g_autoptr(GError) error_local = NULL;

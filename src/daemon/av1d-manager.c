@@ -13,6 +13,7 @@
 #include "av1d-encoder.h"
 #include "av1d-error.h"
 #include "av1d-log.h"
+#include "av1d-sidecar.h"
 #include "av1d-stable.h"
 #include "av1d-swap.h"
 #include "av1d-watcher.h"
@@ -453,6 +454,37 @@ av1d_manager_cancel_marked(Av1dManager *self, const gchar *path)
 	}
 }
 
+void
+av1d_manager_remove_stale_temp(Av1dManager *self, const gchar *path)
+{
+	g_autofree gchar *name = NULL;
+	g_autoptr(GError) error = NULL;
+	guint64 id = 0;
+	int dir_fd;
+
+	dir_fd = av1d_beneath_open_parent((const gchar *const *)self->config->library_roots, path,
+					  &name, &error);
+	if (dir_fd < 0) {
+		g_debug("not removing %s: %s", path, error->message);
+		return;
+	}
+	if (av1d_sidecar_parse_temp_dir(name, &id) && !g_hash_table_contains(self->running, &id)) {
+		if (av1d_beneath_remove_temp_dir(dir_fd, name, &error))
+			g_message("removed %s, left behind by job %" G_GUINT64_FORMAT
+				  " of an earlier run",
+				  path, id);
+		else
+			g_warning("cannot remove %s: %s", path, error->message);
+	}
+	close(dir_fd);
+}
+
+static void
+av1d_manager_temp_found_cb(Av1dWatcher *watcher, const gchar *path, gpointer user_data)
+{
+	av1d_manager_remove_stale_temp(AV1D_MANAGER(user_data), path);
+}
+
 static void
 av1d_manager_marker_added_cb(Av1dWatcher *watcher, const gchar *path, gpointer user_data)
 {
@@ -671,6 +703,8 @@ av1d_manager_start_watching(Av1dManager *self, GError **error)
 	g_signal_connect(self->watcher, "directory-renamed",
 			 G_CALLBACK(av1d_manager_directory_renamed_cb), self);
 	g_signal_connect(self->watcher, "marker-added", G_CALLBACK(av1d_manager_marker_added_cb),
+			 self);
+	g_signal_connect(self->watcher, "temp-found", G_CALLBACK(av1d_manager_temp_found_cb),
 			 self);
 	g_signal_connect(self->watcher, "crawl-finished",
 			 G_CALLBACK(av1d_manager_crawl_finished_cb), self);

@@ -42,6 +42,10 @@ av1d_manager_cancel(Av1dManager *self, guint64 id, GError **error);
  * cancelled because a .av1skip marks it */
 void
 av1d_manager_cancel_marked(Av1dManager *self, const gchar *path);
+/* a private temp folder found in the library (SPEC 7): removed unless its
+ * job is running now */
+void
+av1d_manager_remove_stale_temp(Av1dManager *self, const gchar *path);
 void
 av1d_manager_cancel_all(Av1dManager *self);
 /* cancel_all() and wait (iterating the thread-default main context) until

@@ -66,6 +66,35 @@ av1d_sidecar_skip_path(const gchar *source_path)
 }
 
 gboolean
+av1d_sidecar_parse_temp_dir(const gchar *name, guint64 *id)
+{
+	const gchar *digits;
+	const gchar *dash;
+	guint64 value;
+
+	if (!g_str_has_prefix(name, AV1D_TEMP_DIR_PREFIX))
+		return FALSE;
+	digits = name + strlen(AV1D_TEMP_DIR_PREFIX);
+	dash = strchr(digits, '-');
+	if (dash == NULL || dash == digits || strlen(dash + 1) != 6)
+		return FALSE;
+	for (const gchar *c = digits; c < dash; c++) {
+		if (!g_ascii_isdigit(*c))
+			return FALSE;
+	}
+	for (const gchar *c = dash + 1; *c != '\0'; c++) {
+		if (!g_ascii_isalnum(*c))
+			return FALSE;
+	}
+	value = g_ascii_strtoull(digits, NULL, 10);
+	if (value == 0 || value == G_MAXUINT64)
+		return FALSE;
+	if (id != NULL)
+		*id = value;
+	return TRUE;
+}
+
+gboolean
 av1d_sidecar_is_own_file(const gchar *basename)
 {
 	return g_str_has_suffix(basename, AV1D_SKIP_SUFFIX) ||

@@ -33,6 +33,10 @@ gchar *
 av1d_sidecar_why_path(const gchar *source_path);
 gchar *
 av1d_sidecar_skip_path(const gchar *source_path);
+/* TRUE when @name is a job's private temp folder, .av1d-<id>-XXXXXX;
+ * @id (may be NULL) gets the job id */
+gboolean
+av1d_sidecar_parse_temp_dir(const gchar *name, guint64 *id);
 /* TRUE for names av1d itself creates: temps, backups, markers, explanations */
 gboolean
 av1d_sidecar_is_own_file(const gchar *basename);

@@ -60,6 +60,7 @@ typedef struct {
 	gboolean marked;    /* it holds a .av1skip: nothing was read */
 	GPtrArray *subdirs; /* names of folders to descend into */
 	GPtrArray *files;   /* names of candidates, by name, size and marker */
+	GPtrArray *temps;   /* names of av1d's private temp folders (.av1d-<id>-XXXXXX) */
 } CrawlItem;
 
 /* what the watcher and its crawl thread share; outlives the watcher until
@@ -115,6 +116,7 @@ enum {
 	SIGNAL_CRAWL_FINISHED,
 	SIGNAL_OVERFLOW,
 	SIGNAL_MARKER_ADDED,
+	SIGNAL_TEMP_FOUND,
 	N_SIGNALS
 };
 
@@ -494,6 +496,7 @@ crawl_item_free(gpointer data)
 
 	g_clear_pointer(&item->subdirs, g_ptr_array_unref);
 	g_clear_pointer(&item->files, g_ptr_array_unref);
+	g_clear_pointer(&item->temps, g_ptr_array_unref);
 	g_free(item->path);
 	g_free(item);
 }
@@ -564,6 +567,7 @@ crawl_read_dir(const Av1dConfig *config, CrawlItem *item)
 	}
 	item->subdirs = g_ptr_array_new_with_free_func(g_free);
 	item->files = g_ptr_array_new_with_free_func(g_free);
+	item->temps = g_ptr_array_new_with_free_func(g_free);
 	while ((entry = readdir(dir)) != NULL) {
 		const gchar *name = entry->d_name;
 		struct stat st = {0};
@@ -584,6 +588,8 @@ crawl_read_dir(const Av1dConfig *config, CrawlItem *item)
 		 * followed, special files never encoded */
 		if (type == DT_DIR && name[0] != '.')
 			g_ptr_array_add(item->subdirs, g_strdup(name));
+		else if (type == DT_DIR && av1d_sidecar_parse_temp_dir(name, NULL))
+			g_ptr_array_add(item->temps, g_strdup(name));
 		else if (type == DT_REG && crawl_file_is_candidate(config, dirfd(dir), name, &st))
 			g_ptr_array_add(item->files, g_strdup(name));
 	}
@@ -793,6 +799,12 @@ av1d_watcher_crawl_read(Av1dWatcher *self, CrawlItem *item)
 			g_build_filename(item->path, g_ptr_array_index(item->files, i), NULL);
 
 		g_signal_emit(self, signals[SIGNAL_FILE_CHANGED], 0, path);
+	}
+	for (guint i = 0; i < item->temps->len && item->generation == root->generation; i++) {
+		g_autofree gchar *path =
+			g_build_filename(item->path, g_ptr_array_index(item->temps, i), NULL);
+
+		g_signal_emit(self, signals[SIGNAL_TEMP_FOUND], 0, path);
 	}
 	for (guint i = 0; i < item->subdirs->len && item->generation == root->generation; i++) {
 		g_autofree gchar *path =
@@ -1241,6 +1253,9 @@ av1d_watcher_class_init(Av1dWatcherClass *klass)
 	/* the file or folder a new .av1skip marks */
 	signals[SIGNAL_MARKER_ADDED] = g_signal_new("marker-added", type, G_SIGNAL_RUN_LAST, 0,
 						    NULL, NULL, NULL, G_TYPE_NONE, 1, path);
+	/* a crawl met a private temp folder of av1d's */
+	signals[SIGNAL_TEMP_FOUND] = g_signal_new("temp-found", type, G_SIGNAL_RUN_LAST, 0, NULL,
+						  NULL, NULL, G_TYPE_NONE, 1, path);
 }
 
 static void

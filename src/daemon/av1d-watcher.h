@@ -25,6 +25,8 @@
  *   "marker-added" (path)         a .av1skip appeared: for the file @path
  *                                 (<path>.av1skip) or the folder @path
  *                                 (<path>/.av1skip); jobs there must stop
+ *   "temp-found" (path)           a crawl met a private temp folder of av1d's
+ *                                 (.av1d-<id>-XXXXXX); the owner decides if it is stale
  *
  * A directory moved within the library is reported as "directory-removed" for
  * the old path plus a crawl of the new one ("file-changed" for every candidate
