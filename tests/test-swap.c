@@ -26,17 +26,17 @@
 #include "av1d-swap.h"
 #include "av1d-test-util.h"
 
-#define JOB_ID	    7
-#define ORIGINAL    "ORIGINAL BYTES"
-#define ENCODE	    "AV1"
-#define USERS_FILE  "THE USER'S OTHER FILE"
+#define JOB_ID	   7
+#define ORIGINAL   "ORIGINAL BYTES"
+#define ENCODE	   "AV1"
+#define USERS_FILE "THE USER'S OTHER FILE"
 /* the original's times: the new file must carry them */
-#define MTIME_SEC   1234567890
-#define MTIME_NSEC  500
+#define MTIME_SEC  1234567890
+#define MTIME_NSEC 500
 /* an owner that is not root's, given to the original when the tests run as
  * root */
-#define OTHER_UID   1234
-#define OTHER_GID   5678
+#define OTHER_UID 1234
+#define OTHER_GID 5678
 
 typedef struct {
 	gchar *tmp;
@@ -203,8 +203,7 @@ prepare(Fixture *fx, const gchar *source_name, gboolean keep_backup)
 	g_assert_true(av1d_file_identity_from_path(fx->source_path, &fx->source, &error));
 	g_assert_no_error(error);
 
-	fx->dir_fd = av1d_beneath_open_parent(fx->roots, fx->source_path, &fx->source_name,
-					      &error);
+	fx->dir_fd = av1d_beneath_open_parent(fx->roots, fx->source_path, &fx->source_name, &error);
 	g_assert_no_error(error);
 	g_assert_cmpint(fx->dir_fd, >=, 0);
 	g_assert_cmpstr(fx->source_name, ==, source_name);
@@ -256,8 +255,7 @@ place_encode(Fixture *fx)
 	if (g_str_equal(output, fx->source_name))
 		exchange(fx->temp_fd, AV1D_TEMP_OUTPUT, fx->dir_fd, output);
 	else
-		g_assert_cmpint(renameat(fx->temp_fd, AV1D_TEMP_OUTPUT, fx->dir_fd, output), ==,
-				0);
+		g_assert_cmpint(renameat(fx->temp_fd, AV1D_TEMP_OUTPUT, fx->dir_fd, output), ==, 0);
 }
 
 static Av1dRecovery
@@ -805,8 +803,7 @@ test_recover_after_link(Fixture *fx, gconstpointer data)
 	prepare(fx, state->source, TRUE);
 	link_backup(fx);
 	g_assert_cmpuint(stat_of(fx->dir, state->source).st_nlink, ==, 2);
-	g_assert_cmpint(recover(fx, state->swapping, TRUE, &reason), ==,
-			AV1D_RECOVERY_SOURCE_KEPT);
+	g_assert_cmpint(recover(fx, state->swapping, TRUE, &reason), ==, AV1D_RECOVERY_SOURCE_KEPT);
 	g_assert_cmpstr(reason, ==, "interrupted; original kept, temp removed");
 	assert_contents(fx->dir, state->source, ORIGINAL);
 	g_assert_cmpuint(inode_of(fx->dir, state->source), ==, fx->source.ino);
@@ -920,6 +917,43 @@ test_recover_before_backup_removal(Fixture *fx, gconstpointer data)
 	assert_listing(fx, fx->dir, "Movie.mkv");
 }
 
+/* keep_backup = false, crash in step 6: the backup already moved into the
+ * job's temp folder as the doomed name, not yet unlinked */
+/* recovery killed after it moved the backup (the original's last name,
+ * keep_backup false) into its own folder: that folder has the job's name,
+ * so the next recovery finishes the swap and leaves nothing */
+static void
+test_recover_crash_during_recovery(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *reason = NULL;
+
+	prepare(fx, "Movie.mp4", FALSE);
+	link_backup(fx);
+	place_encode(fx);
+	g_assert_cmpint(unlinkat(fx->dir_fd, "Movie.mp4", 0), ==, 0);
+	g_assert_cmpint(mkdirat(fx->dir_fd, ".av1d-7-Ab3dE9", 0700), ==, 0);
+	g_assert_cmpint(
+		renameat(fx->dir_fd, "Movie.orig.mp4", fx->dir_fd, ".av1d-7-Ab3dE9/doomed"), ==, 0);
+	g_assert_cmpint(recover(fx, TRUE, FALSE, &reason), ==, AV1D_RECOVERY_ROLLED_FORWARD);
+	assert_listing(fx, fx->dir, "Movie.mkv");
+}
+
+static void
+test_recover_backup_in_temp(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *reason = NULL;
+
+	prepare(fx, "Movie.mp4", FALSE);
+	link_backup(fx);
+	place_encode(fx);
+	g_assert_cmpint(unlinkat(fx->dir_fd, "Movie.mp4", 0), ==, 0);
+	g_assert_cmpint(renameat(fx->dir_fd, "Movie.orig.mp4", fx->temp_fd, "doomed"), ==, 0);
+	g_assert_cmpint(recover(fx, TRUE, FALSE, &reason), ==, AV1D_RECOVERY_ROLLED_FORWARD);
+	assert_contents(fx->dir, "Movie.mkv", ENCODE);
+	/* the job's temp folder went, and the original's last name with it */
+	assert_listing(fx, fx->dir, "Movie.mkv");
+}
+
 /* the swap finished but the journal still says swapping */
 static void
 test_recover_finished_swap(Fixture *fx, gconstpointer data)
@@ -1010,8 +1044,7 @@ test_recover_original_as_backup(Fixture *fx, gconstpointer data)
 	link_backup(fx);
 	users = replace(fx->dir, fx->dir_fd, "Movie.mp4", USERS_FILE);
 
-	g_assert_cmpint(recover(fx, FALSE, TRUE, &reason), ==,
-			AV1D_RECOVERY_ORIGINAL_AS_BACKUP);
+	g_assert_cmpint(recover(fx, FALSE, TRUE, &reason), ==, AV1D_RECOVERY_ORIGINAL_AS_BACKUP);
 	g_assert_cmpstr(reason, ==,
 			"interrupted; the source's name now holds another file, the original is "
 			"kept as Movie.orig.mp4");
@@ -1054,7 +1087,7 @@ main(int argc, char **argv)
 
 	g_test_init(&argc, &argv, NULL);
 
-#define ADD(path, func)      g_test_add(path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+#define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 #define ADD_DATA(path, data, func)                                                                 \
 	g_test_add(path, Fixture, data, fixture_setup, func, fixture_teardown)
 	g_test_add_func("/av1d/swap/final-name-is-mkv-and-backup-keeps-the-extension", test_names);
@@ -1067,10 +1100,13 @@ main(int argc, char **argv)
 		 test_keep_backup_false);
 	ADD_DATA("/av1d/swap/keep-backup-false-removes-the-backup/new-name", "Movie.mp4",
 		 test_keep_backup_false);
-	ADD("/av1d/swap/new-final-name-is-never-replaced", test_existing_final_name_is_never_replaced);
+	ADD("/av1d/swap/new-final-name-is-never-replaced",
+	    test_existing_final_name_is_never_replaced);
 	ADD("/av1d/swap/taken-backup-name-is-refused", test_taken_backup_name_is_refused);
-	ADD("/av1d/swap/source-replaced-by-another-inode-is-refused", test_replaced_source_is_refused);
-	ADD("/av1d/swap/source-modified-in-place-is-refused", test_source_modified_in_place_is_refused);
+	ADD("/av1d/swap/source-replaced-by-another-inode-is-refused",
+	    test_replaced_source_is_refused);
+	ADD("/av1d/swap/source-modified-in-place-is-refused",
+	    test_source_modified_in_place_is_refused);
 	ADD("/av1d/swap/vanished-source-is-refused", test_vanished_source_is_refused);
 	ADD("/av1d/swap/hard-linked-source-is-refused", test_hard_linked_source_is_refused);
 	ADD("/av1d/swap/av1skip-marker-file-or-folder-is-refused", test_skip_marker_is_refused);
@@ -1104,7 +1140,11 @@ main(int argc, char **argv)
 	    test_recover_after_rename_without_backup);
 	ADD("/av1d/swap/recover/before-backup-removal-rolls-forward",
 	    test_recover_before_backup_removal);
+	ADD("/av1d/swap/recover/backup-caught-in-the-jobs-temp-is-removed",
+	    test_recover_backup_in_temp);
 	ADD("/av1d/swap/recover/finished-swap-rolls-forward", test_recover_finished_swap);
+	ADD("/av1d/swap/recover/a-crash-during-recovery-leaves-nothing-behind",
+	    test_recover_crash_during_recovery);
 	ADD("/av1d/swap/recover/users-file-under-the-final-name-is-not-rolled-forward",
 	    test_recover_final_name_holds_users_file);
 	ADD("/av1d/swap/recover/without-a-recorded-encode-keeps-the-source",

@@ -270,7 +270,8 @@ av1d_beneath_write_file(int dir_fd,
 			guint mode,
 			GError **error)
 {
-	g_autofree gchar *prefix = g_strdup_printf(".%s.av1d-tmp-", name);
+	/* short, so that a name near NAME_MAX still gets its temp */
+	const gchar *prefix = AV1D_TEMP_INFIX "-";
 	g_autofree gchar *temp = NULL;
 	int fd = -1, errsv;
 

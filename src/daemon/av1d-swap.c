@@ -526,6 +526,7 @@ av1d_swap_recover(int dir_fd,
 		.keep_backup = keep_backup,
 	};
 	g_autofree gchar *temp_name = NULL;
+	g_autofree gchar *prefix = NULL;
 	Av1dRecovery recovery;
 	int temp_fd;
 
@@ -534,9 +535,10 @@ av1d_swap_recover(int dir_fd,
 		av1d_beneath_remove_job_temp_dirs(dir_fd, job_id);
 		return recovery;
 	}
-	/* a private folder of its own for the doomed names */
-	temp_fd = av1d_beneath_make_temp_dir(
-		dir_fd, AV1D_TEMP_DIR_PREFIX "recover-", &temp_name, NULL);
+	/* a private folder for the doomed names, named as the job's own so that
+	 * a crash in the middle of this leaves nothing the next start misses */
+	prefix = g_strdup_printf(AV1D_TEMP_DIR_PREFIX "%" G_GUINT64_FORMAT "-", job_id);
+	temp_fd = av1d_beneath_make_temp_dir(dir_fd, prefix, &temp_name, NULL);
 	recovery = av1d_swap_roll_forward(&st, temp_fd, reason);
 	if (temp_fd >= 0) {
 		close(temp_fd);
