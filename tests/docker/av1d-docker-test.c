@@ -313,33 +313,84 @@ av1d_docker_wait_no_containers(const gchar *instance, guint timeout_ms)
 	return -1;
 }
 
+/* the shim's record in a job's private temp folder under @media_dir, while
+ * the job runs; NULL when there is none */
+static gchar *
+av1d_docker_record_path(const gchar *media_dir)
+{
+	g_autoptr(GDir) dir = g_dir_open(media_dir, 0, NULL);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *path = NULL;
+
+		if (!g_str_has_prefix(name, ".av1d-"))
+			continue;
+		path = g_build_filename(media_dir, name, ".av1d-shim-argv", NULL);
+		if (g_file_test(path, G_FILE_TEST_EXISTS))
+			return g_steal_pointer(&path);
+	}
+	return NULL;
+}
+
+static GStrv
+av1d_docker_split_record(const gchar *data, gsize len, gchar separator)
+{
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	gsize start = 0;
+
+	for (gsize at = 0; at < len; at++) {
+		if (data[at] != separator)
+			continue;
+		g_autofree gchar *arg = g_strndup(data + start, at - start);
+
+		g_strv_builder_add(builder, arg);
+		start = at + 1;
+	}
+	return g_strv_builder_end(builder);
+}
+
 GStrv
 av1d_docker_recorded_argv(const gchar *media_dir)
 {
-	g_autofree gchar *path = g_build_filename(media_dir, ".av1d-shim-argv", NULL);
+	g_autofree gchar *path = av1d_docker_record_path(media_dir);
 	g_autofree gchar *data = NULL;
-	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
 	gsize len = 0;
 
-	if (!g_file_get_contents(path, &data, &len, NULL))
+	if (path == NULL || !g_file_get_contents(path, &data, &len, NULL))
 		return NULL;
 	/* NUL-terminated arguments */
-	for (gsize at = 0; at < len; at += strlen(data + at) + 1)
-		g_strv_builder_add(builder, data + at);
-	return g_strv_builder_end(builder);
+	return av1d_docker_split_record(data, len, '\0');
+}
+
+GStrv
+av1d_docker_recorded_argv_of_output(const gchar *output)
+{
+	g_autofree gchar *out = NULL;
+	const gchar *argv[] = {"ffprobe", "-v", "error", "-show_entries",
+			       "format_tags=AV1D_SHIM_ARGV", "-of", "default=nw=1:nk=1",
+			       output, NULL};
+
+	if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
+			  NULL, NULL) ||
+	    out == NULL || out[0] == '\0')
+		return NULL;
+	g_strchomp(out);
+	/* \037-terminated arguments */
+	return av1d_docker_split_record(out, strlen(out), '\037');
 }
 
 gchar *
 av1d_docker_world_wait_encoding(Av1dDockerWorld *w, guint64 id, const gchar *media_dir)
 {
-	g_autofree gchar *recorded = g_build_filename(media_dir, ".av1d-shim-argv", NULL);
 	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
 
 	while (g_get_monotonic_time() < deadline) {
 		g_autoptr(JsonObject) job = av1d_docker_world_job(w, id);
 		g_autofree gchar *instance = job != NULL ? av1d_docker_job_instance(job) : NULL;
+		g_autofree gchar *recorded = av1d_docker_record_path(media_dir);
 
-		if (instance != NULL && g_file_test(recorded, G_FILE_TEST_EXISTS)) {
+		if (instance != NULL && recorded != NULL) {
 			g_autofree gchar *running = av1d_docker_containers(instance);
 
 			if (strstr(running, " Up ") != NULL)

@@ -83,10 +83,14 @@ av1d_docker_containers(const gchar *instance);
 gint64
 av1d_docker_wait_no_containers(const gchar *instance, guint timeout_ms);
 
-/* what the image's ffmpeg shim recorded in @media_dir: the ffmpeg argv it
- * was given, NULL when there is none */
+/* what the image's ffmpeg shim recorded in a job's temp folder under
+ * @media_dir while the job runs: the ffmpeg argv it was given, NULL when
+ * there is none */
 GStrv
 av1d_docker_recorded_argv(const gchar *media_dir);
+/* the same, from the tag the shim puts in the encode, once it is swapped in */
+GStrv
+av1d_docker_recorded_argv_of_output(const gchar *output);
 
 /* run $AV1D_BIN with @args to its end; @prefix (e.g. setpriv ...) goes in
  * front, @env is NULL or name, value pairs */

@@ -4,17 +4,20 @@
 #
 # av1d runs the production argv (`--entrypoint ffmpeg`, av1_qsv, a render
 # node); this shim records that argv, NUL-separated, in .av1d-shim-argv next
-# to the output file (the last argument, in the folder av1d mounts
-# read-write), then runs the machine's own ffmpeg with av1_qsv replaced by
-# libsvtav1 and the QSV-only options mapped or dropped:
+# to the output file (the last argument, in the job's private temp folder,
+# the only one av1d mounts read-write), and as the output's global tag
+# AV1D_SHIM_ARGV (separated by \037), which outlives the temp folder; then
+# it runs the machine's own ffmpeg with av1_qsv replaced by libsvtav1 and the
+# QSV-only options mapped or dropped:
 #   -c:v av1_qsv             -> -c:v libsvtav1
 #   -preset slower           -> -preset 12 (fast, for tests)
 #   -global_quality Q        -> -crf Q
 #   -vf format=nv12,hwupload -> -vf format=yuv420p (p010le -> yuv420p10le)
 #   -init_hw_device, -filter_hw_device, -profile:v, -extbrc,
 #   -look_ahead_depth, -low_power, -async_depth and their values: dropped
-# With a file .av1d-test-realtime in that folder, the input is read at its
-# native rate (-re), so that tests can cancel or kill an encode midway.
+# An input with the sticky bit set (chmod +t) is read at its native rate
+# (-re), so that tests can cancel or kill an encode midway: the container
+# sees nothing of the library but the input and the temp folder.
 # It is a POSIX sh script run by the host's /bin/sh, copied into the image.
 set -u
 
@@ -32,7 +35,16 @@ if ! printf '%s\0' "$@" >"$dir/.av1d-shim-argv"; then
 	exit 1
 fi
 realtime=""
-[ -e "$dir/.av1d-test-realtime" ] && realtime=1
+record=""
+sep=$(printf '\037')
+prev=""
+for arg in "$@"; do
+	record="$record$arg$sep"
+	if [ "$prev" = -i ] && [ -k "$arg" ]; then
+		realtime=1
+	fi
+	prev=$arg
+done
 
 # rotate the arguments: each one is taken from the front and what replaces it
 # is appended, so that after $n turns "$@" holds only the new list
@@ -72,6 +84,13 @@ while [ "$n" -gt 0 ]; do
 		fi
 		;;
 	av1_qsv) set -- "$@" libsvtav1 ;;
+	"$last")
+		if [ "$n" -eq 0 ]; then
+			set -- "$@" -metadata "AV1D_SHIM_ARGV=$record" "$arg"
+		else
+			set -- "$@" "$arg"
+		fi
+		;;
 	*) set -- "$@" "$arg" ;;
 	esac
 done
