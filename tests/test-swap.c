@@ -599,7 +599,7 @@ test_folder_replaced_by_symlink_is_refused(Fixture *fx, gconstpointer data)
 
 	g_assert_false(swap(fx, &out, &error));
 	g_assert_error(error, AV1D_ERROR, AV1D_ERROR_OUTSIDE_LIBRARY);
-	g_assert_nonnull(strstr(error->message, "without symlinks"));
+	g_assert_nonnull(strstr(error->message, "without following a symlink"));
 	/* fx->dir now names the symlink: look at the folder itself */
 	dir = g_steal_pointer(&fx->dir);
 	fx->dir = g_strdup(moved);
@@ -685,7 +685,7 @@ test_without_folder_fails(Fixture *fx, gconstpointer data)
 				    &fx->encode, TRUE);
 	g_assert_false(av1d_swap_run_sync(req, &out, &error));
 	g_assert_error(error, AV1D_ERROR, AV1D_ERROR_FAILED);
-	message = g_strdup_printf("swap of %s without its folder", fx->source_path);
+	message = g_strdup_printf("cannot swap %s: its folder is not open", fx->source_path);
 	g_assert_cmpstr(error->message, ==, message);
 	assert_untouched(fx, "TEMP,Movie.mkv");
 }

@@ -138,7 +138,8 @@ av1d_beneath_open_dir(const gchar *root, const gchar *dir, GError **error)
 		return fd;
 	if (errsv == ELOOP || errsv == EXDEV || errsv == ENOTDIR) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_OUTSIDE_LIBRARY,
-			    _("%s is no longer a folder inside the library without symlinks"),
+			    _("%s is no longer a folder reachable inside the library without "
+			      "following a symlink"),
 			    dir);
 		return -1;
 	}
@@ -380,7 +381,7 @@ av1d_beneath_remove_temp_dir(int dir_fd, const gchar *name, GError **error)
 	if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
 		close(fd);
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BAD_STATE,
-			    _("temp folder %s is not av1d's own; leaving it"), name);
+			    _("temp folder %s belongs to another user; leaving it"), name);
 		return FALSE;
 	}
 	if (!av1d_beneath_empty_dir(fd, name, error)) {

@@ -548,8 +548,8 @@ av1d_pipeline_open_source(Av1dPipelineData *data, const gchar **skip, GError **e
 	if (fstatat(data->dir_fd, data->source_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_nlink > 1)
 		/* SPEC 7.4: a torrent client may still seed the other name */
-		*skip = N_("the file has other hard links: replacing one name frees no space "
-			   "and changes what the other name reads");
+		*skip = N_("the file has other hard links: replacing this name frees no space, "
+			   "and the other names would no longer show the same file");
 	else if (av1d_pipeline_is_marked(data))
 		*skip = N_("marked with .av1skip");
 	return TRUE;

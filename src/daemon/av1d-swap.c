@@ -199,7 +199,7 @@ av1d_swap_check_source(const Av1dSwapRequest *req, struct stat *orig, GError **e
 	}
 	if (orig->st_nlink > 1) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_BAD_STATE,
-			    _("%s has other hard links: replacing one name frees no space"),
+			    _("%s has other hard links: replacing this name frees no space"),
 			    req->source_path);
 		return FALSE;
 	}
@@ -377,7 +377,7 @@ av1d_swap_run_sync(const Av1dSwapRequest *req, Av1dFileIdentity *output_identity
 
 	if (req->dir_fd < 0 || req->temp_fd < 0) {
 		g_set_error(error, AV1D_ERROR, AV1D_ERROR_FAILED,
-			    _("swap of %s without its folder"), req->source_path);
+			    _("cannot swap %s: its folder is not open"), req->source_path);
 		return FALSE;
 	}
 	if (!av1d_swap_check_place(req, error) || !av1d_swap_check_source(req, &orig, error))

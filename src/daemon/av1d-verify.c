@@ -595,8 +595,9 @@ av1d_verify_check_window_end(const Av1dVerifyStep *step, gint64 out_time_us, GEr
 	length = av1d_verify_format_seconds(step->length_us);
 	reached = av1d_verify_format_seconds(MAX(out_time_us, 0));
 	g_set_error(error, AV1D_ERROR, AV1D_ERROR_VERIFY_FAILED,
-		    /* Translators: the seconds decoded, of how many, from which second on */
-		    _("verify: decoding the last %s s from %s s stopped after %s s"), length,
+		    /* Translators: the length of the last window in seconds, the second
+		     * it starts at, then how many seconds were decoded */
+		    _("verify: decoding the last %s s (from %s s on) stopped after %s s"), length,
 		    start, reached);
 	return FALSE;
 }
