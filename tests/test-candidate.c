@@ -79,7 +79,7 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 {
 	remove_tree(fx->root);
 	g_free(fx->root);
-	av1d_config_free(fx->config);
+	av1d_config_unref(fx->config);
 }
 
 /* a sparse file of @size bytes: min_bytes tests need no real data */

@@ -547,9 +547,9 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 	g_clear_object(&fx->manager);
 	g_clear_object(&fx->store);
 	av1d_test_rm_rf(fx->dir);
-	av1d_config_free(fx->config);
-	g_clear_pointer(&fx->reloaded, av1d_config_free);
-	g_clear_pointer(&fx->service_config, av1d_config_free);
+	av1d_config_unref(fx->config);
+	g_clear_pointer(&fx->reloaded, av1d_config_unref);
+	g_clear_pointer(&fx->service_config, av1d_config_unref);
 	g_ptr_array_unref(fx->jobs_added);
 	g_ptr_array_unref(fx->jobs_removed);
 	g_ptr_array_unref(fx->progress);
@@ -1011,7 +1011,7 @@ test_explain_does_not_block(Fixture *fx, gconstpointer data)
 	/* a reload replaces the config the Explain holds: it is cancelled,
 	 * and the old config may go at once (ASan sees any later use) */
 	av1d_dbus_set_config(fx->dbus, fx->reloaded);
-	g_clear_pointer(&fx->service_config, av1d_config_free);
+	g_clear_pointer(&fx->service_config, av1d_config_unref);
 	run = busctl_finish(call);
 	assert_bus_error(run, "org.av1d.Error.Cancelled", "the configuration was reloaded");
 }

@@ -497,7 +497,7 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 		     &error);
 	g_assert_no_error(error);
 	g_unsetenv("FAKE_DOCKER_LOG");
-	av1d_config_free(fx->config);
+	av1d_config_unref(fx->config);
 	g_free(fx->dir);
 	g_free(fx->sysfs);
 	g_free(fx->dri);

@@ -89,7 +89,7 @@ static void
 fixture_teardown(Fixture *fx, gconstpointer data)
 {
 	av1d_test_rm_rf(fx->dir);
-	av1d_config_free(fx->config);
+	av1d_config_unref(fx->config);
 	g_free(fx->library);
 	g_free(fx->outside);
 	g_free(fx->dir);

@@ -114,7 +114,7 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 {
 	g_clear_object(&fx->manager);
 	g_clear_object(&fx->store);
-	av1d_config_free(fx->config);
+	av1d_config_unref(fx->config);
 	g_main_loop_unref(fx->loop);
 	g_ptr_array_unref(fx->started);
 	av1d_test_rm_rf(fx->dir);

@@ -112,7 +112,7 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 	g_hash_table_unref(fx->removed);
 	g_hash_table_unref(fx->renamed);
 	g_hash_table_unref(fx->dirs_removed);
-	av1d_config_free(fx->config);
+	av1d_config_unref(fx->config);
 	g_free(fx->root);
 	g_free(fx->outside);
 	free(fx->tmp);

@@ -67,6 +67,7 @@ av1d_config_new_default(void)
 {
 	Av1dConfig *self = g_new0(Av1dConfig, 1);
 
+	g_atomic_ref_count_init(&self->ref_count);
 	self->library_roots = g_new0(gchar *, 1);
 	self->min_bytes = 2147483648ULL;
 	self->max_size_ratio = 0.90;
@@ -87,11 +88,36 @@ av1d_config_new_default(void)
 	return self;
 }
 
+/* the count lives in the shared struct; it alone may change through a
+ * const pointer */
+static gatomicrefcount *
+av1d_config_ref_count(const Av1dConfig *self)
+{
+	return (gatomicrefcount *)&self->ref_count;
+}
+
+const Av1dConfig *
+av1d_config_ref(const Av1dConfig *self)
+{
+	g_return_val_if_fail(self != NULL, NULL);
+
+	g_atomic_ref_count_inc(av1d_config_ref_count(self));
+	return self;
+}
+
 void
+av1d_config_set(const Av1dConfig **slot, const Av1dConfig *config)
+{
+	const Av1dConfig *old = *slot;
+
+	*slot = config != NULL ? av1d_config_ref(config) : NULL;
+	if (old != NULL)
+		av1d_config_unref(old);
+}
+
+static void
 av1d_config_free(Av1dConfig *self)
 {
-	if (self == NULL)
-		return;
 	g_free(self->source_file);
 	g_strfreev(self->library_roots);
 	g_free(self->job_state_dir);
@@ -103,6 +129,13 @@ av1d_config_free(Av1dConfig *self)
 	g_free(self->ffmpeg_bin);
 	g_free(self->ffprobe_bin);
 	g_free(self);
+}
+
+void
+av1d_config_unref(const Av1dConfig *self)
+{
+	if (self != NULL && g_atomic_ref_count_dec(av1d_config_ref_count(self)))
+		av1d_config_free((Av1dConfig *)self);
 }
 
 /* "file:line:col: key 'x': " for TOML, "file: key 'x': " for JSON */
@@ -757,30 +790,20 @@ av1d_config_restart_key(const Av1dConfig *self, const Av1dConfig *next)
 	return NULL;
 }
 
-/* a reload: take over the settings that apply to the next job; refuse (and
- * change nothing) when a key that needs a restart differs */
+/* a reload takes over the settings that apply from the next job on; a key
+ * that needs a restart must not differ */
 gboolean
-av1d_config_apply_reload(Av1dConfig *self, const Av1dConfig *next, GError **error)
+av1d_config_check_reload(const Av1dConfig *self, const Av1dConfig *next, GError **error)
 {
 	const gchar *key = av1d_config_restart_key(self, next);
 
-	if (key != NULL) {
-		g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
-			    /* Translators: the config file name (or "config") and the
-			     * config key name */
-			    _("%s: key '%s' changed; restart av1d to apply it (nothing was "
-			      "reloaded)"),
-			    next->source_file != NULL ? next->source_file : "config", key);
-		return FALSE;
-	}
-	self->min_bytes = next->min_bytes;
-	self->max_size_ratio = next->max_size_ratio;
-	self->max_concurrent_jobs = next->max_concurrent_jobs;
-	self->keep_backup = next->keep_backup;
-	self->verify = next->verify;
-	g_strfreev(self->exclude_languages);
-	self->exclude_languages = g_strdupv(next->exclude_languages);
-	g_strfreev(self->extensions);
-	self->extensions = g_strdupv(next->extensions);
-	return TRUE;
+	if (key == NULL)
+		return TRUE;
+	g_set_error(error, AV1D_ERROR, AV1D_ERROR_CONFIG,
+		    /* Translators: the config file name (or "config") and the
+		     * config key name */
+		    _("%s: key '%s' changed; restart av1d to apply it (nothing was "
+		      "reloaded)"),
+		    next->source_file != NULL ? next->source_file : "config", key);
+	return FALSE;
 }

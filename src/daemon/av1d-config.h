@@ -1,7 +1,13 @@
 /*
- * The daemon's configuration (SPEC 2): loaded once from JSON or TOML,
- * validated completely, then immutable. A reload builds a new Av1dConfig and
- * swaps it in only when it is valid.
+ * The daemon's configuration (SPEC 2): loaded from JSON or TOML and
+ * validated completely by its one owner, then shared and never changed
+ * again. It is reference-counted: every holder (the manager, the watcher
+ * and its crawl thread, the D-Bus adapter, each running job) keeps its own
+ * reference, so a reload (SIGHUP or D-Bus Reload) builds a new Av1dConfig,
+ * checks it against the one in effect (av1d_config_check_reload()) and
+ * hands it to the holders on the main thread, while a thread still reading
+ * the old one keeps it alive. Nothing writes to a config once a second
+ * reference exists; the setters below are for the loader only.
  */
 #pragma once
 
@@ -40,6 +46,9 @@ typedef struct {
 	Av1dVerifyMode verify;
 	gchar *ffmpeg_bin;
 	gchar *ffprobe_bin;
+
+	/*< private >*/
+	gatomicrefcount ref_count;
 } Av1dConfig;
 
 Av1dConfig *
@@ -58,10 +67,19 @@ gboolean
 av1d_config_validate_roots(Av1dConfig *self, GError **error);
 gchar *
 av1d_config_to_string(const Av1dConfig *self);
+/* may @next replace @self by a reload? Refuses (AV1D_ERROR_CONFIG, naming
+ * the key) when a key that needs a restart differs */
 gboolean
-av1d_config_apply_reload(Av1dConfig *self, const Av1dConfig *next, GError **error);
+av1d_config_check_reload(const Av1dConfig *self, const Av1dConfig *next, GError **error);
+/* the reference count is the one thing of a shared config that changes:
+ * holders keep a const pointer */
+const Av1dConfig *
+av1d_config_ref(const Av1dConfig *self);
 void
-av1d_config_free(Av1dConfig *self);
+av1d_config_unref(const Av1dConfig *self);
+/* replaces the reference in *@slot by a new one to @config (NULL clears it) */
+void
+av1d_config_set(const Av1dConfig **slot, const Av1dConfig *config);
 
 const gchar *
 av1d_encoder_kind_to_string(Av1dEncoderKind kind);
@@ -70,6 +88,12 @@ av1d_encoder_kind_from_string(const gchar *str, Av1dEncoderKind *kind);
 const gchar *
 av1d_verify_mode_to_string(Av1dVerifyMode mode);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Av1dConfig, av1d_config_free)
+/* for the loader's own, still private config */
+static inline void
+av1d_config_unref_private(Av1dConfig *self)
+{
+	av1d_config_unref(self);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Av1dConfig, av1d_config_unref_private)
 
 G_END_DECLS

@@ -907,6 +907,7 @@ av1d_dbus_finalize(GObject *object)
 	Av1dDbus *self = AV1D_DBUS(object);
 
 	g_free(self->backend);
+	av1d_config_set(&self->config, NULL);
 	G_OBJECT_CLASS(av1d_dbus_parent_class)->finalize(object);
 }
 
@@ -950,7 +951,7 @@ av1d_dbus_new(Av1dManager *manager,
 	self = g_object_new(AV1D_TYPE_DBUS, NULL);
 	self->manager = g_object_ref(manager);
 	self->store = g_object_ref(store);
-	self->config = config;
+	self->config = av1d_config_ref(config);
 	self->backend = av1d_backend_params_dup(backend);
 	av1d_dbus_manager1_set_version(self->iface, PACKAGE_VERSION);
 	av1d_dbus_manager1_set_encoder(self->iface, encoder != NULL ? encoder : "");
@@ -1018,6 +1019,6 @@ av1d_dbus_set_config(Av1dDbus *self, const Av1dConfig *config)
 	g_return_if_fail(config != NULL);
 
 	av1d_dbus_cancel_explains(self);
-	self->config = config;
+	av1d_config_set(&self->config, config);
 	av1d_dbus_manager1_set_roots(self->iface, (const gchar *const *)config->library_roots);
 }

@@ -43,8 +43,7 @@ G_DECLARE_FINAL_TYPE(Av1dDbus, av1d_dbus, AV1D, DBUS, GObject)
  * av1d_dbus_set_config() with the new config before returning */
 typedef gboolean (*Av1dDbusReloadFunc)(gpointer user_data, GError **error);
 
-/* @manager and @store are ref'd; @config is borrowed and must outlive the
- * object or be replaced with av1d_dbus_set_config() first; @backend's
+/* @manager, @store and @config are ref'd; @backend's
  * strings are copied (Explain builds its argv from them); @encoder and
  * @encoder_reason are shown as the Encoder and EncoderReason properties */
 Av1dDbus *

@@ -226,6 +226,7 @@ typedef struct {
 static void
 av1d_explain_data_free(Av1dExplainData *data)
 {
+	av1d_config_unref(data->config);
 	g_free(data->render_node);
 	g_free(data->docker_bin);
 	g_free(data->docker_image);
@@ -239,7 +240,7 @@ av1d_explain_data_new(const Av1dConfig *config, const Av1dBackendParams *backend
 {
 	Av1dExplainData *data = g_new0(Av1dExplainData, 1);
 
-	data->config = config;
+	data->config = av1d_config_ref(config);
 	data->backend = *backend;
 	data->render_node = g_strdup(backend->render_node);
 	data->docker_bin = g_strdup(backend->docker_bin);
@@ -267,7 +268,7 @@ av1d_explain_probe_cb(GObject *source, GAsyncResult *result, gpointer user_data)
 		g_task_return_error(task, error);
 		return;
 	}
-	/* after a cancel the config may be gone: do not touch it */
+	/* cancelled by a reload: the answer would follow the old config */
 	if (g_cancellable_is_cancelled(g_task_get_cancellable(task))) {
 		g_task_return_new_error(task, AV1D_ERROR, AV1D_ERROR_CANCELLED,
 					_("explaining %s was cancelled"), data->path);

@@ -751,6 +751,7 @@ av1d_manager_finalize(GObject *object)
 	g_hash_table_unref(self->running);
 	g_hash_table_unref(self->requeue_ids);
 	g_clear_object(&self->store);
+	av1d_config_set(&self->config, NULL);
 	g_free(self->backend);
 	G_OBJECT_CLASS(av1d_manager_parent_class)->finalize(object);
 }
@@ -788,7 +789,7 @@ av1d_manager_new(const Av1dConfig *config, Av1dJobStore *store, const Av1dBacken
 {
 	Av1dManager *self = g_object_new(AV1D_TYPE_MANAGER, NULL);
 
-	self->config = config;
+	self->config = av1d_config_ref(config);
 	self->store = g_object_ref(store);
 	self->backend = av1d_backend_params_dup(backend);
 	/* containers are labelled with it, so that the cleanup at start-up
@@ -796,4 +797,29 @@ av1d_manager_new(const Av1dConfig *config, Av1dJobStore *store, const Av1dBacken
 	if (self->backend->instance[0] == '\0')
 		av1d_backend_params_set_instance(self->backend, config->job_state_dir);
 	return self;
+}
+
+gboolean
+av1d_manager_reload(Av1dManager *self, const Av1dConfig *config, GError **error)
+{
+	g_return_val_if_fail(AV1D_IS_MANAGER(self), FALSE);
+	g_return_val_if_fail(config != NULL, FALSE);
+
+	if (!av1d_config_check_reload(self->config, config, error))
+		return FALSE;
+	/* running jobs keep the config they started with; the next ones, the
+	 * watcher's next folders and the queue's limit follow this one */
+	av1d_config_set(&self->config, config);
+	if (self->watcher != NULL)
+		av1d_watcher_set_config(self->watcher, config);
+	av1d_manager_pump(self);
+	return TRUE;
+}
+
+const Av1dConfig *
+av1d_manager_get_config(Av1dManager *self)
+{
+	g_return_val_if_fail(AV1D_IS_MANAGER(self), NULL);
+
+	return self->config;
 }

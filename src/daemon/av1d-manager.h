@@ -21,9 +21,16 @@ G_BEGIN_DECLS
 #define AV1D_TYPE_MANAGER (av1d_manager_get_type())
 G_DECLARE_FINAL_TYPE(Av1dManager, av1d_manager, AV1D, MANAGER, GObject)
 
-/* @config and @store are borrowed/ref'd; @backend's strings are copied */
+/* @config and @store are ref'd; @backend's strings are copied */
 Av1dManager *
 av1d_manager_new(const Av1dConfig *config, Av1dJobStore *store, const Av1dBackendParams *backend);
+/* a reload, on the main thread: @config replaces the one in effect, unless
+ * a key that needs a restart differs (AV1D_ERROR_CONFIG, nothing changes) */
+gboolean
+av1d_manager_reload(Av1dManager *self, const Av1dConfig *config, GError **error);
+/* the config in effect: borrowed, valid until the next reload */
+const Av1dConfig *
+av1d_manager_get_config(Av1dManager *self);
 /* queue the file unless a job for the same file (by identity) already ended
  * in success or skipped, or one is queued or running; returns the job that
  * now stands for the file, or NULL with @error saying why nothing was queued */

@@ -55,6 +55,7 @@ av1d_pipeline_data_free(Av1dPipelineData *data)
 		close(data->dir_fd);
 	if (data->temp_fd >= 0)
 		close(data->temp_fd);
+	av1d_config_unref(data->context.config);
 	g_free(data->root);
 	g_free(data->source_name);
 	g_free(data->temp_name);
@@ -594,6 +595,8 @@ av1d_pipeline_run_async(const Av1dPipelineContext *context,
 	const gchar *skip = NULL;
 
 	data->context = *context;
+	/* the job runs to its end with the config it started with */
+	data->context.config = av1d_config_ref(context->config);
 	data->job = av1d_job_ref(job);
 	data->changed_func = changed_func;
 	data->changed_data = changed_data;

@@ -18,7 +18,7 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	const Av1dConfig *config; /* borrowed, must outlive the pipeline */
+	const Av1dConfig *config; /* the pipeline keeps its own reference */
 	Av1dJobStore *store;
 	/* the chosen backend; strings borrowed like config */
 	Av1dBackendParams backend;

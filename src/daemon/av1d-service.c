@@ -49,12 +49,15 @@ av1d_service_crawl_finished(Av1dManager *manager, gpointer user_data)
 	av1d_service_update_status(manager, NULL, user_data);
 }
 
-/* SIGHUP and D-Bus Reload: a bad file keeps the config in effect */
+/* SIGHUP and D-Bus Reload: a new config is built and checked whole, then
+ * handed to its holders here on the main thread; a bad file keeps the
+ * config in effect. What reads the old one (the crawl thread, a running
+ * job) keeps its own reference to it */
 static gboolean
 av1d_service_reload(gpointer user_data, GError **error)
 {
 	Av1dService *service = user_data;
-	Av1dConfig *config = service->options->config;
+	const Av1dConfig *config = av1d_manager_get_config(service->manager);
 	g_autoptr(Av1dConfig) next = av1d_config_load(config->source_file, error);
 
 	if (next == NULL)
@@ -62,10 +65,12 @@ av1d_service_reload(gpointer user_data, GError **error)
 	if (service->options->cli_roots != NULL && service->options->cli_roots[0] != NULL &&
 	    !av1d_config_set_roots(next, (const gchar *const *)service->options->cli_roots, error))
 		return FALSE;
-	if (!av1d_config_apply_reload(config, next, error))
+	if (!av1d_manager_reload(service->manager, next, error))
 		return FALSE;
+	if (service->dbus != NULL)
+		av1d_dbus_set_config(service->dbus, next);
 	g_message("configuration reloaded from %s",
-		  config->source_file != NULL ? config->source_file : "built-in defaults");
+		  next->source_file != NULL ? next->source_file : "built-in defaults");
 	return TRUE;
 }
 

@@ -13,7 +13,9 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	Av1dConfig *config;   /* owned: a reload replaces its contents */
+	const Av1dConfig *config; /* the config at start; the manager and the
+				   * D-Bus adapter take references, and a reload
+				   * replaces theirs */
 	GStrv cli_roots;      /* roots given as arguments, which a reload keeps */
 	Av1dJobStore *store;  /* borrowed */
 	const Av1dBackendParams *backend;

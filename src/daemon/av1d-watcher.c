@@ -55,6 +55,10 @@ typedef struct {
 	WatchRoot *root;
 	guint generation;
 	gchar *path;
+	/* the rules in effect when the folder was queued: the item's own
+	 * reference, so that a reload on the main thread frees nothing the
+	 * crawl thread reads */
+	const Av1dConfig *config;
 	/* results */
 	gint error;	    /* errno of opening the directory, 0 on success */
 	gboolean marked;    /* it holds a .av1skip: nothing was read */
@@ -67,7 +71,6 @@ typedef struct {
  * the last queued hand-back has run */
 typedef struct {
 	gatomicrefcount ref_count;
-	const Av1dConfig *config; /* immutable, and outlives the watcher */
 	GMainContext *context;
 	GThreadPool *pool;    /* one thread at a time, in order */
 	GAsyncQueue *done;    /* of GPtrArray of CrawlItem, read and handed back */
@@ -497,6 +500,7 @@ crawl_item_free(gpointer data)
 	g_clear_pointer(&item->subdirs, g_ptr_array_unref);
 	g_clear_pointer(&item->files, g_ptr_array_unref);
 	g_clear_pointer(&item->temps, g_ptr_array_unref);
+	av1d_config_unref(item->config);
 	g_free(item->path);
 	g_free(item);
 }
@@ -637,7 +641,7 @@ crawl_thread_func(gpointer data, gpointer user_data)
 		crawl_item_free(item);
 		return;
 	}
-	crawl_read_dir(shared->config, item);
+	crawl_read_dir(item->config, item);
 	g_ptr_array_add(shared->batch, item);
 	shared->batch_entries += 1 + (item->files != NULL ? item->files->len : 0) +
 				 (item->subdirs != NULL ? item->subdirs->len : 0);
@@ -652,7 +656,6 @@ crawl_shared_new(Av1dWatcher *self)
 	CrawlShared *shared = g_new0(CrawlShared, 1);
 
 	g_atomic_ref_count_init(&shared->ref_count);
-	shared->config = self->config;
 	shared->context = g_main_context_ref(self->context);
 	shared->done = g_async_queue_new_full(crawl_batch_free);
 	shared->batch = g_ptr_array_new_with_free_func(crawl_item_free);
@@ -691,6 +694,7 @@ av1d_watcher_crawl_push(Av1dWatcher *self, WatchRoot *root, const gchar *path)
 	item->root = root;
 	item->generation = root->generation;
 	item->path = g_strdup(path);
+	item->config = av1d_config_ref(self->config);
 	root->pending++;
 	g_queue_push_tail(&self->crawl_queue, item);
 }
@@ -1221,6 +1225,7 @@ av1d_watcher_finalize(GObject *object)
 	g_clear_pointer(&self->dirs_by_inode, g_hash_table_unref);
 	g_clear_pointer(&self->dirs_by_wd, g_hash_table_unref);
 	g_clear_pointer(&self->context, g_main_context_unref);
+	av1d_config_set(&self->config, NULL);
 	g_free(self->inotify_error);
 	G_OBJECT_CLASS(av1d_watcher_parent_class)->finalize(object);
 }
@@ -1290,7 +1295,7 @@ av1d_watcher_new(const Av1dConfig *config)
 
 	g_return_val_if_fail(config != NULL, NULL);
 	self = g_object_new(AV1D_TYPE_WATCHER, NULL);
-	self->config = config;
+	self->config = av1d_config_ref(config);
 	self->crawl = crawl_shared_new(self);
 	/* here rather than at start: the kernel sizes the event queue now */
 	self->inotify = av1d_inotify_new(self->context, on_inotify_event, on_inotify_overflow,
@@ -1411,4 +1416,14 @@ av1d_watcher_set_watch_budget(Av1dWatcher *self, guint max_watches)
 	g_return_if_fail(AV1D_IS_WATCHER(self));
 
 	self->budget_override = max_watches;
+}
+
+void
+av1d_watcher_set_config(Av1dWatcher *self, const Av1dConfig *config)
+{
+	g_return_if_fail(AV1D_IS_WATCHER(self));
+	g_return_if_fail(config != NULL);
+
+	/* folders already queued keep the rules they were queued with */
+	av1d_config_set(&self->config, config);
 }

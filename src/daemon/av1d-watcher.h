@@ -60,9 +60,12 @@ void
 av1d_watcher_fallback_free(Av1dWatcherFallback *fallback);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Av1dWatcherFallback, av1d_watcher_fallback_free)
 
-/* @config is borrowed and must outlive the watcher */
+/* @config is ref'd */
 Av1dWatcher *
 av1d_watcher_new(const Av1dConfig *config);
+/* a reload: folders read from now on follow @config's rules */
+void
+av1d_watcher_set_config(Av1dWatcher *self, const Av1dConfig *config);
 /* watches every root (recursively) and starts the initial crawl; returns at
  * once, fails only when a root is not a directory */
 gboolean
