@@ -325,19 +325,6 @@ test_folder_rename_moves_its_jobs(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(final, ==, "Series/S01/E01.mkv,Series/S01/E02.mkv");
 }
 
-static gboolean
-wait_for_file(const gchar *path, gboolean present)
-{
-	gint64 give_up = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-
-	while (g_file_test(path, G_FILE_TEST_EXISTS) != present) {
-		if (g_get_monotonic_time() > give_up)
-			return FALSE;
-		g_usleep(20 * 1000);
-	}
-	return TRUE;
-}
-
 /* a temp folder under the library other than @other, or NULL after 60 s */
 static gchar *
 wait_for_temp(const gchar *library, const gchar *other)
