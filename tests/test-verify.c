@@ -781,7 +781,7 @@ static const FrameRate frame_rates[] = {
 static void
 make_rate_source(const gchar *path, const FrameRate *rate, gboolean vfr, gboolean audio)
 {
-	g_autofree gchar *video = g_strdup_printf("testsrc2=size=128x96:rate=%s:duration=3",
+	g_autofree gchar *video = g_strdup_printf("testsrc2=size=96x64:rate=%s:duration=3",
 						  rate->rate);
 	g_autoptr(GStrvBuilder) argv = g_strv_builder_new();
 	g_auto(GStrv) args = NULL;

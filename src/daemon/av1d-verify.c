@@ -579,12 +579,13 @@ av1d_verify_parse_progress(GBytes *out, gint64 *frames, gint64 *out_time_us)
 
 /* the last window must decode the film's last seconds: a file cut short
  * (its header still claims the whole duration) ends before the window does.
- * Half the window, at most the duration tolerance, may be missing: the end
- * of the video may come a little before the end of the audio */
+ * A quarter of the window, at most the duration tolerance, may be missing:
+ * the end of the video may come a little before the end of the audio, and
+ * -progress reports the last frame's start, not its end */
 static gboolean
 av1d_verify_check_window_end(const Av1dVerifyStep *step, gint64 out_time_us, GError **error)
 {
-	gint64 slack = MIN(step->length_us / 2, av1d_verify_tolerance_us(step->length_us));
+	gint64 slack = MIN(step->length_us / 4, av1d_verify_tolerance_us(step->length_us));
 	g_autofree gchar *start = NULL;
 	g_autofree gchar *length = NULL;
 	g_autofree gchar *reached = NULL;
