@@ -288,12 +288,10 @@ av1d_swap_exchange(const Av1dSwapRequest *req, GError **error)
 						    req->source_path);
 		return TRUE;
 	}
+	/* the original's second name stays in the private folder until the
+	 * backup is checked once more */
 	if (av1d_swap_same_inode(req->temp_fd, AV1D_TEMP_OUTPUT, &req->source_identity))
-	{
-		/* the original's second name; the backup keeps it */
-		unlinkat(req->temp_fd, AV1D_TEMP_OUTPUT, 0);
 		return TRUE;
-	}
 	/* what came back is not the source: someone replaced it after the
 	 * backup was checked. Give the name back its file */
 	if (av1d_swap_renameat2(req->temp_fd, AV1D_TEMP_OUTPUT, req->dir_fd, req->output_name,
@@ -335,6 +333,32 @@ av1d_swap_place_new_name(const Av1dSwapRequest *req, GError **error)
 				    req->output_name);
 }
 
+/* the encode is in place, but the backup name no longer holds the
+ * original (someone replaced it meanwhile): the original's other name is
+ * all that is left, so the encode goes back into the private folder and the
+ * original keeps its name */
+static gboolean
+av1d_swap_undo_placement(const Av1dSwapRequest *req, gboolean same, GError **error)
+{
+	if (same) {
+		if (av1d_swap_renameat2(req->temp_fd, AV1D_TEMP_OUTPUT, req->dir_fd,
+					req->output_name, RENAME_EXCHANGE) != 0)
+			g_warning("%s: cannot exchange back: %s", req->source_path,
+				  g_strerror(errno));
+	} else if (av1d_swap_renameat2(req->dir_fd, req->output_name, req->temp_fd,
+				       AV1D_TEMP_OUTPUT, RENAME_NOREPLACE) == 0 &&
+		   !av1d_swap_is_encode(req->temp_fd, AV1D_TEMP_OUTPUT, &req->output_identity)) {
+		/* not ours after all: give it back */
+		av1d_swap_renameat2(req->temp_fd, AV1D_TEMP_OUTPUT, req->dir_fd,
+				    req->output_name, RENAME_NOREPLACE);
+	}
+	fsync(req->dir_fd);
+	g_set_error(error, AV1D_ERROR, AV1D_ERROR_BAD_STATE,
+		    _("backup %s was replaced during the swap; the original keeps its name"),
+		    req->backup_name);
+	return FALSE;
+}
+
 /* steps 4-6; after step 4 the swap has happened, and what fails later
  * leaves a good state that only lacks tidying */
 static gboolean
@@ -347,6 +371,11 @@ av1d_swap_replace(const Av1dSwapRequest *req, GError **error)
 		av1d_swap_undo_backup(req);
 		return FALSE;
 	}
+	/* the original's other name goes only while the backup still holds it */
+	if (!av1d_beneath_is_file(req->dir_fd, req->backup_name, &req->source_identity))
+		return av1d_swap_undo_placement(req, same, error);
+	if (same)
+		unlinkat(req->temp_fd, AV1D_TEMP_OUTPUT, 0);
 	av1d_fault_point("swap-after-rename");
 	if (!same &&
 	    !av1d_swap_remove_if_ours(req->dir_fd, req->source_name, req->temp_fd,
